@@ -1,0 +1,152 @@
+//! Stage 1: catalog text -> typed [`Catalog`] with a span for every node.
+//!
+//! Order: decode UTF-8 -> YAML events to a JSON value with spans ([`yaml`]) ->
+//! JSON Schema check collecting every error ([`schema`]) -> typed
+//! deserialization. Semantic checks that relate values come next, in `model`.
+//!
+//! Architecture invariant: this stage is pure: bytes in, values or located
+//! problems out. It never touches the filesystem.
+
+pub mod scalars;
+pub mod schema;
+pub mod types;
+pub mod yaml;
+
+pub use types::Catalog;
+pub use yaml::{SpanIndex, push_pointer};
+
+use crate::diag::{Problem, Problems, SourceFile};
+
+/// A catalog that passed the schema, with where each node came from.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The typed catalog.
+    pub catalog: Catalog,
+    /// JSON pointer -> source span.
+    pub spans: SpanIndex,
+    /// The source text.
+    pub source: SourceFile,
+}
+
+/// Decode catalog bytes. Invalid UTF-8 is reported at the first bad byte.
+pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Problems> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(SourceFile::new(name, s)),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let src = SourceFile::new(name, String::from_utf8_lossy(bytes).into_owned());
+            Err(Problems(vec![
+                Problem::new(&src, "catalog::encoding", at..at + 1, "the catalog is not valid UTF-8")
+                    .label("this byte is not UTF-8")
+                    .help("save the file as UTF-8 (without other encodings such as Latin-1 or UTF-16)"),
+            ]))
+        }
+    }
+}
+
+/// Parse and schema-check a catalog. All problems found are returned together.
+pub fn parse(src: &SourceFile) -> Result<Parsed, Problems> {
+    match parse_lenient(src) {
+        (Some(p), problems) if problems.is_empty() => Ok(p),
+        (_, problems) => Err(Problems(problems).finish()),
+    }
+}
+
+/// Parse leniently: besides the problems, return a best-effort typed catalog
+/// when the schema errors could be repaired (invalid optional values removed,
+/// missing values filled with placeholders), so that semantic checks can still
+/// run and report everything in one pass. The second element lists the
+/// *tainted* pointers: scopes whose semantic findings must be discarded
+/// because they were repaired.
+pub fn parse_lenient(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>) {
+    let (parsed, problems, _) = parse_inner(src);
+    (parsed, problems)
+}
+
+/// Like [`parse_lenient`], also returning the tainted scopes.
+pub fn parse_with_taint(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) {
+    parse_inner(src)
+}
+
+fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) {
+    if src.text().trim().is_empty() || is_only_comments(src.text()) {
+        return (
+            None,
+            vec![Problem::new(src, "catalog::empty", 0..0, "the catalog is empty")
+                .label("nothing here")
+                .help("start with `version: 1`, `project: <name>` and a `services:` mapping (see docs/catalog.md)")],
+            vec![],
+        );
+    }
+    let loaded = match yaml::load(src) {
+        Ok(l) => l,
+        Err(p) => return (None, p, vec![]),
+    };
+    if !loaded.value.is_object() {
+        let span = loaded.spans.value("");
+        return (
+            None,
+            vec![Problem::new(src, "catalog::not-a-mapping", span, "the catalog must be a YAML mapping of keys to values")
+                .label("this is not a mapping")
+                .help("start with `version: 1`, `project: <name>` and a `services:` mapping")],
+            vec![],
+        );
+    }
+    let problems = schema::check(src, &loaded);
+    if problems.is_empty() {
+        return match typed(src, &loaded.value, &loaded.spans) {
+            Ok(catalog) => (
+                Some(Parsed {
+                    catalog,
+                    spans: loaded.spans,
+                    source: src.clone(),
+                }),
+                vec![],
+                vec![],
+            ),
+            Err(p) => (None, vec![p], vec![]),
+        };
+    }
+    // Repair a copy so semantic checks can run on the rest of the catalog.
+    let (repaired, tainted) = schema::repair(&loaded.value);
+    let parsed = repaired.and_then(|value| {
+        let ok = schema::is_valid(&value);
+        ok.then(|| typed(src, &value, &loaded.spans).ok()).flatten().map(|catalog| Parsed {
+            catalog,
+            spans: loaded.spans.clone(),
+            source: src.clone(),
+        })
+    });
+    (parsed, problems, tainted)
+}
+
+fn typed(src: &SourceFile, value: &serde_json::Value, spans: &SpanIndex) -> Result<Catalog, Problem> {
+    serde_path_to_error::deserialize::<_, Catalog>(value).map_err(|e| {
+        let mut pointer = String::new();
+        for seg in e.path().iter() {
+            use serde_path_to_error::Segment;
+            match seg {
+                Segment::Map { key } => pointer = push_pointer(&pointer, key),
+                Segment::Seq { index } => pointer = push_pointer(&pointer, &index.to_string()),
+                Segment::Enum { variant } => pointer = push_pointer(&pointer, variant),
+                Segment::Unknown => {}
+            }
+        }
+        Problem::new(
+            src,
+            "catalog::invalid-value",
+            spans.value(&pointer),
+            format!("`{}` is invalid: {}", schema::dotted(&pointer), e.inner()),
+        )
+        .label("invalid value")
+        .help("see docs/catalog.md for the allowed values")
+    })
+}
+
+fn is_only_comments(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    })
+}

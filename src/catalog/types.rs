@@ -1,0 +1,454 @@
+//! The catalog v1 contract: the Rust types that user YAML deserializes into.
+//!
+//! These types are the single source of truth for `schemas/catalog.schema.json`
+//! (generated with schemars; a test fails when the two drift). Doc comments on
+//! fields become schema descriptions, which editors show on hover and which the
+//! diagnostics reuse as help text, so write them for users.
+//!
+//! Architecture invariant: these types describe *shape* only. Every rule that
+//! relates two values (ranges, references, uniqueness) lives in `model::check`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::scalars::{Cidr, IntOrPercent, Quantity};
+
+/// Regex for a DNS-1123 label (names of services, namespaces, the project).
+pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// Regex for an HTTP path prefix used in `routes`.
+pub const ROUTE: &str = "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$";
+/// Regex for an environment variable name.
+pub const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_.-]*$";
+/// Regex for a Secret reference `secret-name/key`.
+pub const SECRET_REF: &str = "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/[-._A-Za-z0-9]{1,253}$";
+/// Regex for a DNS-1123 subdomain (hostnames, Secret names).
+pub const DNS_SUBDOMAIN: &str =
+    "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$";
+/// Regex for a K3s release, e.g. `v1.33.5+k3s1`.
+pub const K3S_VERSION: &str = "^v1\\.[0-9]+\\.[0-9]+\\+k3s[0-9]+$";
+
+/// A gen service catalog: the one source from which gen derives Helm charts,
+/// rendered manifests, K3s bootstrap scripts and AWS security groups.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "gen service catalog", extend("$id" = "https://gen.dev/schemas/catalog.schema.json"))]
+pub struct Catalog {
+    /// Catalog format version. Only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Project name (a DNS-1123 label, e.g. `karina`). Used in labels, tags and
+    /// as the default namespace.
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub project: String,
+    /// Target Kubernetes minor version, e.g. `"1.33"`. Defaults to the minor
+    /// version of `cluster.k3s.version`, else 1.33.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^1\\.[0-9]{2}$"))]
+    pub kubernetes: Option<String>,
+    /// The cluster the services run on. Optional: without it gen emits only
+    /// charts and manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
+    /// Declared namespaces (name -> settings). When present, every service's
+    /// namespace must be declared here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL, "maxLength": 63 }))]
+    pub namespaces: Option<BTreeMap<String, Namespace>>,
+    /// The shared HTTP(S) entry point. Services expose paths on it with `routes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Ingress>,
+    /// Values every service inherits unless it sets its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<Defaults>,
+    /// The services, keyed by name (a DNS-1123 label, at most 63 characters).
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL, "maxLength": 63 }))]
+    pub services: BTreeMap<String, Service>,
+}
+
+/// Settings of a declared namespace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Namespace {
+    /// Extra labels put on the Namespace object.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The cluster: K3s on EC2 machines and the AWS network around it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// K3s topology and options. Present when gen should emit bootstrap scripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k3s: Option<K3s>,
+    /// AWS network facts. Present when gen should emit security groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<Aws>,
+}
+
+/// Flannel backend used by K3s for pod networking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlannelBackend {
+    /// VXLAN over UDP 8472 (K3s default).
+    Vxlan,
+    /// WireGuard over UDP 51820 (51821 for IPv6).
+    WireguardNative,
+    /// Direct routes; nodes must share one L2 network.
+    HostGw,
+    /// No flannel; bring your own CNI.
+    None,
+}
+
+/// K3s cluster topology.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct K3s {
+    /// Pinned K3s release, e.g. `v1.33.5+k3s1`.
+    #[schemars(regex(pattern = K3S_VERSION))]
+    pub version: String,
+    /// Number of server (control-plane) nodes: 1, or an odd number >= 3 for
+    /// embedded-etcd HA.
+    #[schemars(range(min = 1, max = 99))]
+    pub servers: u32,
+    /// Number of agent (worker) nodes.
+    #[serde(default)]
+    #[schemars(range(max = 5000))]
+    pub agents: u32,
+    /// Flannel backend: vxlan (default), wireguard-native, host-gw or none.
+    #[serde(default = "default_flannel")]
+    pub flannel_backend: FlannelBackend,
+    /// Turn on the embedded registry mirror (Spegel), which opens 5001/tcp between nodes.
+    #[serde(default)]
+    pub embedded_registry: bool,
+    /// Dual-stack networking (adds IPv6 rules and CIDRs).
+    #[serde(default)]
+    pub ipv6: bool,
+    /// Apply the CIS hardening profile (protect-kernel-defaults and sysctls).
+    #[serde(default)]
+    pub cis_profile: bool,
+}
+
+fn default_flannel() -> FlannelBackend {
+    FlannelBackend::Vxlan
+}
+
+/// Load balancer type placed in front of the ingress controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadBalancer {
+    /// Application Load Balancer (terminates HTTPS).
+    Alb,
+    /// Network Load Balancer (TCP pass-through).
+    Nlb,
+}
+
+/// Database engine living in private subnets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbEngine {
+    /// MariaDB (default port 3306).
+    Mariadb,
+    /// MySQL (default port 3306).
+    Mysql,
+    /// PostgreSQL (default port 5432).
+    Postgres,
+}
+
+/// A database outside the cluster, reachable only from worker nodes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// Engine: mariadb, mysql or postgres.
+    pub engine: DbEngine,
+    /// Port; defaults to the engine's standard port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
+}
+
+/// Minimum and maximum size of the agent auto scaling group.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    /// Fewest agent machines.
+    #[schemars(range(min = 0, max = 5000))]
+    pub min: u32,
+    /// Most agent machines.
+    #[schemars(range(min = 1, max = 5000))]
+    pub max: u32,
+}
+
+/// AWS network facts used to derive security groups.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Aws {
+    /// AWS region, e.g. `ap-northeast-2`.
+    #[schemars(regex(pattern = "^[a-z]{2}(-[a-z]+)+-[0-9]$"))]
+    pub region: String,
+    /// CIDR block of the VPC, e.g. `10.0.0.0/16`.
+    pub vpc_cidr: Cidr,
+    /// CIDRs allowed to reach SSH (via the bastion when there is one) and the
+    /// Kubernetes API, e.g. `[203.0.113.7/32]`.
+    #[schemars(length(min = 1))]
+    pub admin_cidrs: Vec<Cidr>,
+    /// Availability zones the nodes span, e.g. `[ap-northeast-2a, ap-northeast-2c]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+    /// Load balancer in front of the ingress controller: alb or nlb.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancer>,
+    /// Put a bastion host in front of the nodes; SSH then reaches nodes only through it.
+    #[serde(default)]
+    pub bastion: bool,
+    /// A database in private subnets, reachable from the worker nodes only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<Database>,
+    /// Size range of the agent auto scaling group (`cluster.k3s.agents` is the desired size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// Ingress controller class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IngressClass {
+    /// ingress-nginx.
+    Nginx,
+    /// Traefik (bundled with K3s).
+    Traefik,
+    /// AWS Load Balancer Controller.
+    Alb,
+}
+
+/// The shared HTTP(S) entry point.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ingress {
+    /// Host name clients use, e.g. `sugang.karina.example`.
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub host: String,
+    /// Ingress controller class: nginx, traefik or alb.
+    #[serde(default = "default_ingress_class")]
+    pub class: IngressClass,
+    /// Name of the Secret holding the TLS certificate. Omit for plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub tls_secret: Option<String>,
+    /// Redirect HTTP to HTTPS (default: true when `tls_secret` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_redirect: Option<bool>,
+}
+
+fn default_ingress_class() -> IngressClass {
+    IngressClass::Nginx
+}
+
+/// CPU and memory for the service container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// CPU request, e.g. `250m` or `1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Quantity>,
+    /// Memory request, e.g. `256Mi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Quantity>,
+    /// CPU limit. Usually left unset to avoid CPU throttling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<Quantity>,
+    /// Memory limit, e.g. `512Mi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<Quantity>,
+}
+
+/// How the kubelet checks the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeType {
+    /// HTTP GET on `readiness` / `liveness` paths (default).
+    #[default]
+    Http,
+    /// TCP connect to the service port (for non-HTTP services such as Redis).
+    Tcp,
+}
+
+/// Readiness and liveness probes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probes {
+    /// `http` (default) or `tcp`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ProbeType>,
+    /// HTTP path of the readiness probe, e.g. `/actuator/health/readiness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ROUTE))]
+    pub readiness: Option<String>,
+    /// HTTP path of the liveness probe, e.g. `/actuator/health/liveness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ROUTE))]
+    pub liveness: Option<String>,
+    /// Seconds before the first probe (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 3600))]
+    pub initial_delay: Option<u32>,
+}
+
+/// Deployment strategy kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyType {
+    /// Rolling update (default).
+    #[default]
+    Rolling,
+    /// Two colours (blue, green); the Service selects the live one.
+    BlueGreen,
+    /// A stable and a canary track; a weighted share of traffic goes to the canary.
+    Canary,
+}
+
+/// Colour of a blue-green deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Colour {
+    /// The blue track.
+    Blue,
+    /// The green track.
+    Green,
+}
+
+/// How new versions roll out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Strategy {
+    /// `rolling` (default), `blue-green` or `canary`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StrategyType>,
+    /// Rolling: extra pods during an update, a count or a percentage (default `25%`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<IntOrPercent>,
+    /// Rolling: pods that may be unavailable during an update (default `25%`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrPercent>,
+    /// Blue-green: the colour the Service sends traffic to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Colour>,
+    /// Blue-green: image of the blue track (default: the service image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_image: Option<String>,
+    /// Blue-green: image of the green track (default: the service image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green_image: Option<String>,
+    /// Canary: image of the canary track (the service image stays stable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_image: Option<String>,
+    /// Canary: percentage of requests sent to the canary (0-100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
+    pub canary_weight: Option<u32>,
+}
+
+/// Horizontal pod autoscaling on CPU (and optionally memory) utilisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hpa {
+    /// Fewest replicas.
+    #[schemars(range(min = 1, max = 10000))]
+    pub min: u32,
+    /// Most replicas.
+    #[schemars(range(min = 1, max = 10000))]
+    pub max: u32,
+    /// Target average CPU utilisation in percent of the CPU request (e.g. 70).
+    #[schemars(range(min = 1, max = 1000))]
+    pub cpu: u32,
+    /// Optional target average memory utilisation in percent of the memory request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub memory: Option<u32>,
+}
+
+/// Values every service inherits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Default namespace for services that set none (else the project name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub namespace: Option<String>,
+    /// Default replica count for services without `replicas` or `hpa` (else 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 10000))]
+    pub replicas: Option<u32>,
+    /// Default resources; a service's own `resources` override key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Default probes; a service's own `probes` override key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Probes>,
+    /// Default strategy; a service's own `strategy` overrides key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+}
+
+/// One containerised service.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Namespace (a DNS-1123 label). Defaults to `defaults.namespace`, else the project name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub namespace: Option<String>,
+    /// Container image pinned by tag or digest, e.g.
+    /// `registry.example/student:1.4.2-3f9c2ab` or `redis@sha256:<64 hex>`. `latest` is refused.
+    #[schemars(length(min = 1, max = 512))]
+    pub image: String,
+    /// Container port the service listens on (1-65535).
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u32,
+    /// Fixed replica count. With `hpa`, the initial count (must lie inside the HPA range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 10000))]
+    pub replicas: Option<u32>,
+    /// Horizontal pod autoscaler: `{min, max, cpu}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpa: Option<Hpa>,
+    /// Always keep at least this many pods running during voluntary disruptions
+    /// (node drains); becomes a PodDisruptionBudget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub min_available: Option<u32>,
+    /// HTTP path prefixes routed to this service on the ingress host, e.g. `[/, /student]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = ROUTE)))]
+    pub routes: Vec<String>,
+    /// Host for this service's routes (default: `ingress.host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub host: Option<String>,
+    /// Literal environment variables (name -> string value). Quote numbers and
+    /// booleans. Never put secrets here: use `secret_env`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": ENV_NAME }))]
+    pub env: BTreeMap<String, String>,
+    /// Environment variables read from Kubernetes Secrets: name -> `secret-name/key`.
+    /// The catalog only names the Secret; its value never passes through gen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": ENV_NAME }))]
+    #[schemars(inner(regex(pattern = SECRET_REF)))]
+    pub secret_env: BTreeMap<String, String>,
+    /// Names of services this one sends requests to (allowed by NetworkPolicy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = DNS_LABEL)))]
+    pub calls: Vec<String>,
+    /// CPU and memory; overrides `defaults.resources` key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Readiness and liveness probes; overrides `defaults.probes` key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Probes>,
+    /// Rollout strategy; overrides `defaults.strategy` key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+}

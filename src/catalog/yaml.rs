@@ -1,0 +1,689 @@
+//! YAML text -> JSON value plus a span for every node.
+//!
+//! We drive `saphyr-parser`'s event stream ourselves (with an explicit stack, so
+//! deep nesting cannot overflow ours) instead of deserializing straight into
+//! types, because we want *every* problem in one run: the JSON value is checked
+//! against the catalog JSON Schema, and each schema error's `instance_path` is
+//! mapped back to the exact YAML node through the [`SpanIndex`].
+//!
+//! Scalars resolve by the YAML 1.2 core schema (`yes`/`on` stay strings).
+//! Duplicate keys, multiple documents, unknown tags and complex keys are errors.
+//! Anchors, aliases and `<<` merge keys work, with a node budget against
+//! "billion laughs" expansion.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use serde_json::{Map, Number, Value};
+
+use crate::diag::{Problem, SourceFile};
+
+/// Deepest nesting accepted. A catalog needs about 6.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes a document may expand to (aliases included).
+pub const MAX_NODES: usize = 2_000_000;
+
+/// Where a node sits in the source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeSpan {
+    /// The key naming this node in its parent mapping, if any.
+    pub key: Option<Range<usize>>,
+    /// The node itself.
+    pub value: Range<usize>,
+}
+
+/// JSON pointer -> source span, for every node of the document.
+#[derive(Debug, Clone, Default)]
+pub struct SpanIndex {
+    map: HashMap<String, NodeSpan>,
+}
+
+impl SpanIndex {
+    /// The spans recorded for exactly this pointer.
+    pub fn get(&self, pointer: &str) -> Option<&NodeSpan> {
+        self.map.get(pointer)
+    }
+
+    /// The spans of the pointer, or of its nearest recorded ancestor (nodes
+    /// inside an alias expansion point at the alias).
+    pub fn nearest(&self, pointer: &str) -> NodeSpan {
+        let mut p = pointer;
+        loop {
+            if let Some(s) = self.map.get(p) {
+                return s.clone();
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return NodeSpan::default(),
+            }
+        }
+    }
+
+    /// The value span of a pointer (nearest ancestor if unknown).
+    pub fn value(&self, pointer: &str) -> Range<usize> {
+        self.nearest(pointer).value
+    }
+
+    /// The key span of a pointer if it has one, else its value span. Best for
+    /// labelling "this entry" without underlining a whole block.
+    pub fn key_or_value(&self, pointer: &str) -> Range<usize> {
+        let n = self.nearest(pointer);
+        n.key.unwrap_or(n.value)
+    }
+}
+
+/// Append a JSON-pointer segment, escaping `~` and `/`.
+pub fn push_pointer(base: &str, segment: &str) -> String {
+    let mut s = String::with_capacity(base.len() + segment.len() + 1);
+    s.push_str(base);
+    s.push('/');
+    for c in segment.chars() {
+        match c {
+            '~' => s.push_str("~0"),
+            '/' => s.push_str("~1"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// A parsed document.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The document as JSON.
+    pub value: Value,
+    /// Spans of every node.
+    pub spans: SpanIndex,
+}
+
+/// Converts the parser's character indices to byte offsets.
+struct Offsets {
+    /// Byte offset of each char; empty when the text is ASCII (identity).
+    table: Vec<usize>,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return Offsets {
+                table: Vec::new(),
+                len: text.len(),
+            };
+        }
+        let mut table: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        table.push(text.len());
+        Offsets {
+            table,
+            len: text.len(),
+        }
+    }
+    fn byte(&self, char_index: usize) -> usize {
+        if self.table.is_empty() {
+            char_index.min(self.len)
+        } else {
+            self.table
+                .get(char_index)
+                .copied()
+                .unwrap_or(self.len)
+        }
+    }
+    fn range(&self, span: &Span) -> Range<usize> {
+        let a = self.byte(span.start.index());
+        let b = self.byte(span.end.index()).max(a);
+        a..b
+    }
+}
+
+enum Frame {
+    Map {
+        obj: Map<String, Value>,
+        pointer: String,
+        start: Range<usize>,
+        anchor: usize,
+        /// The key waiting for its value: text, span.
+        pending: Option<(String, Range<usize>)>,
+        /// Key spans seen so far (for duplicate detection).
+        keys: HashMap<String, Range<usize>>,
+        /// `<<` merge sources, in order, with their spans.
+        merges: Vec<(Value, Range<usize>)>,
+        /// Whether the pending key is a `<<` merge key.
+        merging: bool,
+    },
+    Seq {
+        arr: Vec<Value>,
+        pointer: String,
+        start: Range<usize>,
+        anchor: usize,
+    },
+}
+
+struct Builder<'a> {
+    src: &'a SourceFile,
+    offsets: Offsets,
+    stack: Vec<Frame>,
+    spans: SpanIndex,
+    anchors: HashMap<usize, (Value, usize)>,
+    nodes: usize,
+    root: Option<Value>,
+    problems: Vec<Problem>,
+}
+
+/// Parse YAML text. On any syntax-level problem, returns all found (a syntax
+/// error stops the parser, so at most one of those).
+pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
+    let text = src.text();
+    let mut b = Builder {
+        src,
+        offsets: Offsets::new(text),
+        stack: Vec::new(),
+        spans: SpanIndex::default(),
+        anchors: HashMap::new(),
+        nodes: 0,
+        root: None,
+        problems: Vec::new(),
+    };
+    let mut documents = 0usize;
+    for item in Parser::new_from_str(text) {
+        let (event, span) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                let m = e.marker();
+                let at = b.offsets.byte(m.index());
+                b.problems.push(
+                    Problem::new(src, "catalog::yaml-syntax", at..at, syntax_message(e.info()))
+                        .label("the YAML parser stopped here")
+                        .help("fix the YAML syntax; indentation must use spaces, and a `key: value` needs a space after the colon"),
+                );
+                return Err(b.problems);
+            }
+        };
+        let range = b.offsets.range(&span);
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    b.problems.push(
+                        Problem::new(src, "catalog::multiple-documents", range, "the catalog holds more than one YAML document")
+                            .label("a second document starts here")
+                            .help("a catalog is one YAML document: remove the `---` separator and merge the documents"),
+                    );
+                    return Err(b.problems);
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if b.take_key(&text, style, range.clone()) {
+                    continue;
+                }
+                let value = match resolve_scalar(&text, style, tag.as_deref()) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        b.problems.push(
+                            Problem::new(src, "catalog::yaml-tag", range.clone(), msg)
+                                .help("remove the tag; gen reads plain YAML 1.2 values (use quotes for strings)"),
+                        );
+                        Value::Null
+                    }
+                };
+                if !b.add_value(value, range, anchor, 1) {
+                    return Err(b.problems);
+                }
+            }
+            Event::Alias(id) => {
+                let Some(size) = b.anchors.get(&id).map(|(_, n)| *n) else {
+                    b.problems.push(Problem::new(src, "catalog::yaml-alias", range, "alias to an unknown anchor"));
+                    return Err(b.problems);
+                };
+                if b.nodes.saturating_add(size) > MAX_NODES {
+                    b.add_value(Value::Null, range, 0, size);
+                    return Err(b.problems);
+                }
+                let value = b.anchors.get(&id).map(|(v, _)| v.clone()).unwrap_or_default();
+                if b.in_key_position() {
+                    b.problems.push(
+                        Problem::new(src, "catalog::yaml-complex-key", range, "an alias cannot be used as a mapping key")
+                            .help("write the key as plain text"),
+                    );
+                    return Err(b.problems);
+                }
+                if !b.add_value(value, range, 0, size) {
+                    return Err(b.problems);
+                }
+            }
+            Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag) if b.in_key_position() => {
+                let _ = (anchor, tag);
+                b.problems.push(
+                    Problem::new(src, "catalog::yaml-complex-key", range, "a mapping key must be a plain value, not a mapping or list")
+                        .help("use a simple name as the key"),
+                );
+                return Err(b.problems);
+            }
+            Event::MappingStart(anchor, tag) => {
+                if let Some(msg) = collection_tag_error(tag.as_deref(), "map") {
+                    b.problems.push(Problem::new(src, "catalog::yaml-tag", range.clone(), msg).help("remove the tag"));
+                }
+                if !b.open(range.clone()) {
+                    return Err(b.problems);
+                }
+                let pointer = b.child_pointer();
+                b.stack.push(Frame::Map {
+                    obj: Map::new(),
+                    pointer,
+                    start: range,
+                    anchor,
+                    pending: None,
+                    keys: HashMap::new(),
+                    merges: Vec::new(),
+                    merging: false,
+                });
+            }
+            Event::SequenceStart(anchor, tag) => {
+                if let Some(msg) = collection_tag_error(tag.as_deref(), "seq") {
+                    b.problems.push(Problem::new(src, "catalog::yaml-tag", range.clone(), msg).help("remove the tag"));
+                }
+                if !b.open(range.clone()) {
+                    return Err(b.problems);
+                }
+                let pointer = b.child_pointer();
+                b.stack.push(Frame::Seq {
+                    arr: Vec::new(),
+                    pointer,
+                    start: range,
+                    anchor,
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let Some(frame) = b.stack.pop() else { continue };
+                let (value, start, anchor) = match frame {
+                    Frame::Map {
+                        mut obj,
+                        start,
+                        anchor,
+                        merges,
+                        pointer,
+                        ..
+                    } => {
+                        for (merged, mspan) in merges {
+                            if let Value::Object(m) = merged {
+                                for (k, v) in m {
+                                    if !obj.contains_key(&k) {
+                                        let p = push_pointer(&pointer, &k);
+                                        b.spans.map.entry(p).or_insert(NodeSpan {
+                                            key: Some(mspan.clone()),
+                                            value: mspan.clone(),
+                                        });
+                                        obj.insert(k, v);
+                                    }
+                                }
+                            }
+                        }
+                        (Value::Object(obj), start, anchor)
+                    }
+                    Frame::Seq {
+                        arr, start, anchor, ..
+                    } => (Value::Array(arr), start, anchor),
+                };
+                let whole = start.start..range.end.max(start.end);
+                if !b.add_value(value, whole, anchor, 0) {
+                    return Err(b.problems);
+                }
+            }
+        }
+    }
+    if !b.problems.is_empty() {
+        return Err(b.problems);
+    }
+    let value = b.root.take().unwrap_or(Value::Null);
+    Ok(Loaded {
+        value,
+        spans: b.spans,
+    })
+}
+
+fn syntax_message(info: &str) -> String {
+    let info = info.trim();
+    if info.is_empty() {
+        "invalid YAML".to_owned()
+    } else {
+        format!("invalid YAML: {info}")
+    }
+}
+
+impl Builder<'_> {
+    fn in_key_position(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { pending: None, merging: false, .. }))
+    }
+
+    /// If the top frame is a mapping waiting for a key, consume the scalar as
+    /// that key and return true.
+    fn take_key(&mut self, text: &str, style: ScalarStyle, range: Range<usize>) -> bool {
+        let src = self.src;
+        let Some(Frame::Map {
+            pending,
+            keys,
+            merging,
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return false;
+        };
+        if pending.is_some() || *merging {
+            return false;
+        }
+        if text == "<<" && style == ScalarStyle::Plain {
+            *merging = true;
+            return true;
+        }
+        if let Some(first) = keys.get(text) {
+            self.problems.push(
+                Problem::new(src, "catalog::duplicate-key", range.clone(), format!("duplicate key `{text}`"))
+                    .label("defined again here")
+                    .note(first.clone(), "first defined here")
+                    .help("a key may appear once per mapping; remove one of the two entries"),
+            );
+        } else {
+            keys.insert(text.to_owned(), range.clone());
+        }
+        *pending = Some((text.to_owned(), range));
+        true
+    }
+
+    /// Check depth before opening a collection.
+    fn open(&mut self, range: Range<usize>) -> bool {
+        if self.stack.len() >= MAX_DEPTH {
+            self.problems.push(
+                Problem::new(self.src, "catalog::too-deep", range, format!("the catalog nests deeper than {MAX_DEPTH} levels"))
+                    .help("a catalog needs only a few levels; check for runaway brackets or indentation"),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The pointer of the node about to be added under the top frame.
+    fn child_pointer(&self) -> String {
+        match self.stack.last() {
+            None => String::new(),
+            Some(Frame::Map { pointer, pending, .. }) => match pending {
+                Some((k, _)) => push_pointer(pointer, k),
+                None => pointer.clone(),
+            },
+            Some(Frame::Seq { pointer, arr, .. }) => push_pointer(pointer, &arr.len().to_string()),
+        }
+    }
+
+    /// Attach a finished node to its parent. Returns false when the node
+    /// budget is exhausted.
+    fn add_value(&mut self, value: Value, range: Range<usize>, anchor: usize, size: usize) -> bool {
+        self.nodes = self.nodes.saturating_add(size.max(1));
+        if self.nodes > MAX_NODES {
+            self.problems.push(
+                Problem::new(self.src, "catalog::too-large", range, format!("the catalog expands to more than {MAX_NODES} nodes"))
+                    .help("aliases that repeat aliases multiply; write the values out or share fewer levels"),
+            );
+            return false;
+        }
+        if anchor != 0 {
+            let count = count_nodes(&value);
+            self.anchors.insert(anchor, (value.clone(), count));
+        }
+        let pointer = self.child_pointer();
+        match self.stack.last_mut() {
+            None => {
+                self.spans.map.insert(pointer, NodeSpan { key: None, value: range });
+                self.root = Some(value);
+            }
+            Some(Frame::Map {
+                obj,
+                pending,
+                merging,
+                merges,
+                ..
+            }) => {
+                if *merging {
+                    *merging = false;
+                    match value {
+                        Value::Array(items) => merges.extend(items.into_iter().map(|v| (v, range.clone()))),
+                        v => merges.push((v, range)),
+                    }
+                    return true;
+                }
+                let Some((key, key_span)) = pending.take() else {
+                    return true;
+                };
+                self.spans.map.entry(pointer).or_insert(NodeSpan {
+                    key: Some(key_span),
+                    value: range,
+                });
+                obj.entry(key).or_insert(value);
+            }
+            Some(Frame::Seq { arr, .. }) => {
+                self.spans.map.insert(pointer, NodeSpan { key: None, value: range });
+                arr.push(value);
+            }
+        }
+        true
+    }
+}
+
+fn count_nodes(v: &Value) -> usize {
+    let mut n = 0;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        n += 1;
+        match v {
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    n
+}
+
+fn is_core_handle(tag: &Tag) -> bool {
+    tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:"
+}
+
+fn collection_tag_error(tag: Option<&Tag>, expected: &str) -> Option<String> {
+    let tag = tag?;
+    if is_core_handle(tag) && tag.suffix == expected {
+        None
+    } else {
+        Some(format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix))
+    }
+}
+
+/// Resolve a scalar by the YAML 1.2 core schema (and explicit core tags).
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    if let Some(tag) = tag {
+        if !is_core_handle(tag) {
+            return Err(format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix));
+        }
+        return match tag.suffix.as_str() {
+            "str" => Ok(Value::String(text.to_owned())),
+            "null" => Ok(Value::Null),
+            "bool" => match resolve_plain(text) {
+                v @ Value::Bool(_) => Ok(v),
+                _ => Err(format!("`{text}` is not a boolean")),
+            },
+            "int" => match resolve_plain(text) {
+                v @ Value::Number(_) => Ok(v),
+                _ => Err(format!("`{text}` is not an integer")),
+            },
+            "float" => match resolve_plain(text) {
+                Value::Number(n) => Ok(Value::Number(n)),
+                _ => Err(format!("`{text}` is not a number")),
+            },
+            other => Err(format!("unsupported YAML tag `!!{other}`")),
+        };
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Value::String(text.to_owned()));
+    }
+    Ok(resolve_plain(text))
+}
+
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(v) = resolve_int(text) {
+        return v;
+    }
+    if is_float(text) {
+        if let Ok(f) = text.parse::<f64>() {
+            if let Some(n) = Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    Value::String(text.to_owned())
+}
+
+fn resolve_int(text: &str) -> Option<Value> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, digits) = if let Some(d) = body.strip_prefix("0o") {
+        if neg || text.starts_with('+') {
+            return None;
+        }
+        (8, d)
+    } else if let Some(d) = body.strip_prefix("0x") {
+        if neg || text.starts_with('+') {
+            return None;
+        }
+        (16, d)
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    match u64::from_str_radix(digits, radix) {
+        Ok(u) if !neg => Some(Value::Number(u.into())),
+        Ok(u) => {
+            let i = i64::try_from(u).ok().map(|i| -i).or({
+                if u == 1u64 << 63 { Some(i64::MIN) } else { None }
+            });
+            match i {
+                Some(i) => Some(Value::Number(i.into())),
+                None => huge(text),
+            }
+        }
+        Err(_) => huge(text),
+    }
+}
+
+/// An integer too large for 64 bits becomes a float, so the schema reports it
+/// as out of range rather than as a string.
+fn huge(text: &str) -> Option<Value> {
+    let f: f64 = text.parse().ok()?;
+    Number::from_f64(f).map(Value::Number)
+}
+
+fn is_float(text: &str) -> bool {
+    let b = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exp) = match b.find(['e', 'E']) {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    let (int, frac) = match mantissa.find('.') {
+        Some(i) => (&mantissa[..i], Some(&mantissa[i + 1..])),
+        None => (mantissa, None),
+    };
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let mantissa_ok = match frac {
+        Some(f) => digits(int) && digits(f) && !(int.is_empty() && f.is_empty()),
+        None => !int.is_empty() && digits(int),
+    };
+    let exp_ok = match exp {
+        None => true,
+        Some(e) => {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && digits(e)
+        }
+    };
+    mantissa_ok && exp_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(s: &str) -> Result<Loaded, Vec<Problem>> {
+        load(&SourceFile::new("t.yaml", s))
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        let l = load_str("a: yes\nb: on\nc: 0x1F\nd: 1.5\ne: ~\nf: '1'\ng: -3\nh: 1e3\ni: .5\n").unwrap();
+        let v = l.value;
+        assert_eq!(v["a"], "yes");
+        assert_eq!(v["b"], "on");
+        assert_eq!(v["c"], 31);
+        assert_eq!(v["d"], 1.5);
+        assert!(v["e"].is_null());
+        assert_eq!(v["f"], "1");
+        assert_eq!(v["g"], -3);
+        assert_eq!(v["h"], 1000.0);
+        assert_eq!(v["i"], 0.5);
+    }
+
+    #[test]
+    fn spans_point_at_nodes() {
+        let text = "services:\n  api:\n    port: 80\n";
+        let l = load_str(text).unwrap();
+        let s = l.spans.get("/services/api/port").unwrap();
+        assert_eq!(&text[s.key.clone().unwrap()], "port");
+        assert_eq!(&text[s.value.clone()], "80");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = load_str("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(e[0].code, "catalog::duplicate-key");
+        assert_eq!(e[0].line_col(), (2, 1));
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let l = load_str("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n").unwrap();
+        assert_eq!(l.value["c"]["x"], 1);
+        assert_eq!(l.value["c"]["y"], 3);
+    }
+
+    #[test]
+    fn non_ascii_offsets_are_bytes() {
+        let text = "# 한국어\na: 값\nb: [\n";
+        let e = load_str(text).unwrap_err();
+        assert!(e[0].span.start <= text.len());
+        let l = load_str("# 한국어\na: 값\n").unwrap();
+        let s = l.spans.get("/a").unwrap();
+        assert_eq!(&"# 한국어\na: 값\n"[s.value.clone()], "값");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(10_000) + &"]".repeat(10_000);
+        let e = load_str(&text).unwrap_err();
+        assert!(e.iter().any(|p| p.code == "catalog::too-deep" || p.code == "catalog::yaml-syntax"));
+    }
+
+    #[test]
+    fn billion_laughs_is_bounded() {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            s.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        }
+        let e = load_str(&s).unwrap_err();
+        assert_eq!(e[0].code, "catalog::too-large");
+    }
+}

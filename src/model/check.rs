@@ -1,0 +1,438 @@
+//! Semantic checks: rules that relate values to each other or need more than
+//! a schema can say. Each problem points at the node that causes it, with
+//! related nodes as secondary labels.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::ops::Range;
+
+use ipnet::IpNet;
+
+use super::image::{Image, ImageError};
+use super::quantity;
+use crate::catalog::schema::closest;
+use crate::catalog::types::{Catalog, Resources, Strategy, StrategyType};
+use crate::catalog::{Parsed, SpanIndex, push_pointer};
+use crate::diag::{Problem, SourceFile};
+
+struct Ctx<'a> {
+    src: &'a SourceFile,
+    spans: &'a SpanIndex,
+    out: Vec<Problem>,
+}
+
+impl Ctx<'_> {
+    fn val(&self, p: &str) -> Range<usize> {
+        self.spans.value(p)
+    }
+    fn key(&self, p: &str) -> Range<usize> {
+        self.spans.key_or_value(p)
+    }
+    fn push(&mut self, p: Problem) {
+        self.out.push(p);
+    }
+    fn problem(&self, code: &'static str, span: Range<usize>, msg: impl Into<String>) -> Problem {
+        Problem::new(self.src, code, span, msg)
+    }
+}
+
+/// The `1.NN` minor version of a K3s release like `v1.33.5+k3s1`.
+pub fn k3s_minor(version: &str) -> Option<String> {
+    let v = version.strip_prefix('v')?;
+    let mut it = v.split('.');
+    let major = it.next()?;
+    let minor = it.next()?;
+    Some(format!("{major}.{minor}"))
+}
+
+/// Run every semantic check; return all problems.
+pub fn run(parsed: &Parsed) -> Vec<Problem> {
+    let mut cx = Ctx {
+        src: &parsed.source,
+        spans: &parsed.spans,
+        out: Vec::new(),
+    };
+    let c = &parsed.catalog;
+    namespaces(&mut cx, c);
+    services(&mut cx, c);
+    routes(&mut cx, c);
+    calls(&mut cx, c);
+    cluster(&mut cx, c);
+    if let Some(d) = &c.defaults {
+        if let Some(r) = &d.resources {
+            resources(&mut cx, "/defaults/resources", r);
+        }
+        if let Some(s) = &d.strategy {
+            strategy(&mut cx, "/defaults/strategy", s, None);
+        }
+    }
+    cx.out
+}
+
+fn namespaces(cx: &mut Ctx, c: &Catalog) {
+    let Some(declared) = &c.namespaces else { return };
+    let names: Vec<&str> = declared.keys().map(String::as_str).collect();
+    let check = |cx: &mut Ctx, pointer: String, ns: &str| {
+        if !declared.contains_key(ns) {
+            let help = match closest(ns, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? Or declare `{ns}` under `namespaces:`"),
+                None => format!("declare `{ns}` under `namespaces:` or use one of: {}", names.join(", ")),
+            };
+            let p = cx
+                .problem("catalog::unknown-namespace", cx.val(&pointer), format!("namespace `{ns}` is not declared"))
+                .label("not in `namespaces`")
+                .help(help);
+            cx.push(p);
+        }
+    };
+    if let Some(ns) = c.defaults.as_ref().and_then(|d| d.namespace.as_deref()) {
+        check(cx, "/defaults/namespace".to_owned(), ns);
+    }
+    for (name, s) in &c.services {
+        if let Some(ns) = &s.namespace {
+            check(cx, push_pointer(&push_pointer("/services", name), "namespace"), ns);
+        } else if c.defaults.as_ref().and_then(|d| d.namespace.as_ref()).is_none() {
+            check(cx, push_pointer("/services", name), &c.project);
+        }
+    }
+}
+
+fn services(cx: &mut Ctx, c: &Catalog) {
+    for (name, s) in &c.services {
+        let sp = push_pointer("/services", name);
+        let at = |k: &str| push_pointer(&sp, k);
+
+        // Image pinned and well-formed.
+        image(cx, &at("image"), &s.image);
+
+        // HPA range and replicas.
+        if let Some(h) = &s.hpa {
+            let hp = at("hpa");
+            if h.min > h.max {
+                let p = cx
+                    .problem("catalog::hpa-range", cx.val(&push_pointer(&hp, "min")), format!("`hpa.min` ({}) is greater than `hpa.max` ({})", h.min, h.max))
+                    .label("min")
+                    .note(cx.val(&push_pointer(&hp, "max")), "max")
+                    .help("make `min` less than or equal to `max`");
+                cx.push(p);
+            }
+            if let Some(r) = s.replicas.filter(|_| h.min <= h.max) {
+                if r < h.min || r > h.max {
+                    let p = cx
+                        .problem("catalog::replicas-outside-hpa", cx.val(&at("replicas")), format!("`replicas` ({r}) lies outside the HPA range {}..={}", h.min, h.max))
+                        .label("initial replicas")
+                        .note(cx.key(&hp), "HPA range set here")
+                        .help(format!("set `replicas` between {} and {}, or drop it (the HPA starts at `hpa.min`)", h.min, h.max));
+                    cx.push(p);
+                }
+            }
+        }
+
+        // PDB must leave room for evictions.
+        if let Some(m) = s.min_available {
+            let guaranteed = match (&s.hpa, s.replicas) {
+                (Some(h), _) => h.min,
+                (None, Some(r)) => r,
+                (None, None) => c.defaults.as_ref().and_then(|d| d.replicas).unwrap_or(1),
+            };
+            if m >= guaranteed {
+                let p = cx
+                    .problem("catalog::min-available", cx.val(&at("min_available")), format!("`min_available` ({m}) is not below the guaranteed replicas ({guaranteed}); no pod could ever be evicted and node drains would hang"))
+                    .label("blocks every eviction")
+                    .help(format!("raise replicas (or `hpa.min`) above {m}, or lower `min_available` to {}", guaranteed.saturating_sub(1).max(1)));
+                cx.push(p);
+            }
+        }
+
+        // Routes need a host.
+        if !s.routes.is_empty() && s.host.is_none() && c.ingress.is_none() {
+            let p = cx
+                .problem("catalog::route-without-host", cx.key(&at("routes")), format!("service `{name}` has routes but no host to serve them on"))
+                .label("routes need a host")
+                .help("add a top-level `ingress: {host: ...}` or a `host:` on the service");
+            cx.push(p);
+        }
+
+        // env and secret_env must not define the same variable.
+        for k in s.env.keys() {
+            if s.secret_env.contains_key(k) {
+                let p = cx
+                    .problem("catalog::duplicate-env", cx.key(&push_pointer(&at("secret_env"), k)), format!("environment variable `{k}` is set in both `env` and `secret_env`"))
+                    .label("second definition")
+                    .note(cx.key(&push_pointer(&at("env"), k)), "first definition")
+                    .help("keep only one of the two");
+                cx.push(p);
+            }
+        }
+
+        if let Some(r) = &s.resources {
+            resources(cx, &at("resources"), r);
+        }
+        if let Some(st) = &s.strategy {
+            let inherited = c.defaults.as_ref().and_then(|d| d.strategy.as_ref()).and_then(|d| d.kind);
+            strategy(cx, &at("strategy"), st, inherited);
+        } else if let Some(ds) = c.defaults.as_ref().and_then(|d| d.strategy.as_ref()) {
+            // Inherited canary/blue-green needs per-service images; defaults can only set rolling knobs.
+            let _ = ds;
+        }
+
+        // Route list without duplicates inside one service.
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, r) in s.routes.iter().enumerate() {
+            let norm = normalize_route(r);
+            if let Some(first) = seen.get(&norm) {
+                let p = cx
+                    .problem("catalog::duplicate-route", cx.val(&push_pointer(&at("routes"), &i.to_string())), format!("route `{r}` is listed twice in service `{name}`"))
+                    .label("repeated")
+                    .note(cx.val(&push_pointer(&at("routes"), &first.to_string())), "first listed here")
+                    .help("remove the repeated route");
+                cx.push(p);
+            } else {
+                seen.insert(norm, i);
+            }
+        }
+    }
+}
+
+fn image(cx: &mut Ctx, pointer: &str, raw: &str) {
+    let (msg, help) = match Image::parse(raw) {
+        Ok(_) => return,
+        Err(ImageError::Syntax(why)) => (format!("`{raw}` is not a valid image reference: {why}"), "write `[registry/]repository:tag` or `repository@sha256:<digest>`".to_owned()),
+        Err(ImageError::Unpinned) => (
+            format!("image `{raw}` is not pinned to a version"),
+            format!("add an immutable tag such as `{raw}:1.4.2-3f9c2ab` (version + git hash) or a digest `@sha256:...`; an unpinned image does not roll the Deployment when re-pushed"),
+        ),
+        Err(ImageError::Latest) => (
+            format!("image `{raw}` uses the mutable tag `latest`"),
+            "use a unique tag per build such as `<version>-<git hash>`, or a digest; re-pushing `latest` does not roll the Deployment".to_owned(),
+        ),
+    };
+    let p = cx.problem("catalog::image", cx.val(pointer), msg).label("image").help(help);
+    cx.push(p);
+}
+
+fn resources(cx: &mut Ctx, pointer: &str, r: &Resources) {
+    let pairs = [("cpu", &r.cpu, "cpu_limit", &r.cpu_limit), ("memory", &r.memory, "memory_limit", &r.memory_limit)];
+    for (req_key, req, lim_key, lim) in pairs {
+        let (Some(req), Some(lim)) = (req, lim) else { continue };
+        let (Some(a), Some(b)) = (quantity::value(&req.0), quantity::value(&lim.0)) else { continue };
+        if b < a {
+            let p = cx
+                .problem("catalog::limit-below-request", cx.val(&push_pointer(pointer, lim_key)), format!("`{lim_key}` ({}) is below the request `{req_key}` ({})", lim.0, req.0))
+                .label("limit")
+                .note(cx.val(&push_pointer(pointer, req_key)), "request")
+                .help("Kubernetes refuses a limit below its request; raise the limit or lower the request");
+            cx.push(p);
+        }
+    }
+}
+
+fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<StrategyType>) {
+    let kind = s.kind.or(inherited).unwrap_or_default();
+    let kind_name = match kind {
+        StrategyType::Rolling => "rolling",
+        StrategyType::BlueGreen => "blue-green",
+        StrategyType::Canary => "canary",
+    };
+    let fields: [(&str, bool, &[StrategyType]); 7] = [
+        ("max_surge", s.max_surge.is_some(), &[StrategyType::Rolling, StrategyType::Canary]),
+        ("max_unavailable", s.max_unavailable.is_some(), &[StrategyType::Rolling, StrategyType::Canary]),
+        ("live", s.live.is_some(), &[StrategyType::BlueGreen]),
+        ("blue_image", s.blue_image.is_some(), &[StrategyType::BlueGreen]),
+        ("green_image", s.green_image.is_some(), &[StrategyType::BlueGreen]),
+        ("canary_image", s.canary_image.is_some(), &[StrategyType::Canary]),
+        ("canary_weight", s.canary_weight.is_some(), &[StrategyType::Canary]),
+    ];
+    for (field, set, allowed) in fields {
+        if set && !allowed.contains(&kind) {
+            let p = cx
+                .problem("catalog::strategy-field", cx.key(&push_pointer(pointer, field)), format!("`{field}` does not apply to a {kind_name} strategy"))
+                .label("ignored by this strategy")
+                .help(format!("remove `{field}`, or set `type:` to the strategy it belongs to"));
+            cx.push(p);
+        }
+    }
+    let zero = |v: &Option<crate::catalog::scalars::IntOrPercent>| {
+        use crate::catalog::scalars::IntOrPercent::*;
+        matches!(v, Some(Int(0)) | Some(Percent(0)))
+    };
+    if zero(&s.max_surge) && zero(&s.max_unavailable) {
+        let p = cx
+            .problem("catalog::rolling-stuck", cx.val(&push_pointer(pointer, "max_surge")), "`max_surge` and `max_unavailable` are both 0, so a rollout can never make progress")
+            .label("no room to roll")
+            .note(cx.val(&push_pointer(pointer, "max_unavailable")), "also 0")
+            .help("for zero downtime keep `max_unavailable: 0` and set `max_surge: 1` (or 25%)");
+        cx.push(p);
+    }
+    for field in ["blue_image", "green_image", "canary_image"] {
+        let v = match field {
+            "blue_image" => &s.blue_image,
+            "green_image" => &s.green_image,
+            _ => &s.canary_image,
+        };
+        if let Some(raw) = v {
+            image(cx, &push_pointer(pointer, field), raw);
+        }
+    }
+    if kind == StrategyType::Canary && s.canary_image.is_none() && !pointer.starts_with("/defaults") {
+        let p = cx
+            .problem("catalog::canary-image", cx.key(pointer), "a canary strategy needs `canary_image`, the new version to try")
+            .label("canary without a candidate")
+            .help("add `canary_image: <repository>:<new tag>`; promote by moving it to `image` and removing the canary");
+        cx.push(p);
+    }
+}
+
+/// `/student/` and `/student` are the same Prefix route.
+fn normalize_route(r: &str) -> String {
+    let t = r.trim_end_matches('/');
+    if t.is_empty() { "/".to_owned() } else { t.to_owned() }
+}
+
+fn routes(cx: &mut Ctx, c: &Catalog) {
+    let default_host = c.ingress.as_ref().map(|i| i.host.clone()).unwrap_or_default();
+    let mut owners: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    for (name, s) in &c.services {
+        let host = s.host.clone().unwrap_or_else(|| default_host.clone());
+        let mut in_service = BTreeSet::new();
+        for (i, r) in s.routes.iter().enumerate() {
+            let norm = normalize_route(r);
+            if !in_service.insert(norm.clone()) {
+                continue;
+            }
+            let pointer = push_pointer(&push_pointer(&push_pointer("/services", name), "routes"), &i.to_string());
+            match owners.get(&(host.clone(), norm.clone())) {
+                Some((other, other_ptr)) => {
+                    let p = cx
+                        .problem("catalog::route-conflict", cx.val(&pointer), format!("route `{r}` on host `{host}` is claimed by both `{other}` and `{name}`"))
+                        .label(format!("claimed by `{name}`"))
+                        .note(cx.val(other_ptr), format!("already claimed by `{other}`"))
+                        .help("each path prefix on a host must belong to one service; rename one of the routes or move one service to another `host`");
+                    cx.push(p);
+                }
+                None => {
+                    owners.insert((host.clone(), norm), (name.clone(), pointer));
+                }
+            }
+        }
+    }
+}
+
+fn calls(cx: &mut Ctx, c: &Catalog) {
+    let names: Vec<&str> = c.services.keys().map(String::as_str).collect();
+    for (name, s) in &c.services {
+        let base = push_pointer(&push_pointer("/services", name), "calls");
+        for (i, target) in s.calls.iter().enumerate() {
+            let pointer = push_pointer(&base, &i.to_string());
+            if target == name {
+                let p = cx
+                    .problem("catalog::self-call", cx.val(&pointer), format!("service `{name}` lists itself in `calls`"))
+                    .label("calls itself")
+                    .help("remove it: pods of one service may always talk to each other");
+                cx.push(p);
+            } else if !c.services.contains_key(target) {
+                let help = match closest(target, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("`calls` names services of this catalog: {}", names.join(", ")),
+                };
+                let p = cx
+                    .problem("catalog::unknown-service", cx.val(&pointer), format!("`{name}` calls `{target}`, which is not a service in this catalog"))
+                    .label("unknown service")
+                    .help(help);
+                cx.push(p);
+            }
+        }
+    }
+}
+
+fn cidr(cx: &mut Ctx, pointer: &str, raw: &str) {
+    match raw.parse::<IpNet>() {
+        Ok(net) => {
+            if net.trunc() != net {
+                let p = cx
+                    .problem("catalog::cidr-host-bits", cx.val(pointer), format!("`{raw}` has host bits set"))
+                    .label("not a network address")
+                    .help(format!("did you mean `{}`? For one address use /{}", net.trunc(), net.max_prefix_len()));
+                cx.push(p);
+            }
+        }
+        Err(_) => {
+            let help = match raw.parse::<IpAddr>() {
+                Ok(ip) => format!("add a prefix length, e.g. `{raw}/{}` for this one address", if ip.is_ipv4() { 32 } else { 128 }),
+                Err(_) => "write an IPv4 or IPv6 network such as `203.0.113.7/32` or `10.0.0.0/16`".to_owned(),
+            };
+            let p = cx
+                .problem("catalog::invalid-cidr", cx.val(pointer), format!("`{raw}` is not a valid CIDR"))
+                .label("invalid CIDR")
+                .help(help);
+            cx.push(p);
+        }
+    }
+}
+
+fn cluster(cx: &mut Ctx, c: &Catalog) {
+    let Some(cl) = &c.cluster else { return };
+    if let Some(k) = &cl.k3s {
+        let servers = k.servers;
+        if servers % 2 == 0 {
+            let p = cx
+                .problem("catalog::k3s-quorum", cx.val("/cluster/k3s/servers"), format!("{servers} K3s servers cannot keep etcd quorum"))
+                .label("even server count")
+                .help(format!("etcd needs a majority: {servers} servers tolerate no more failures than {}; use 1 (single server) or an odd number such as 3 or 5", servers - 1));
+            cx.push(p);
+        }
+        if let (Some(want), Some(have)) = (&c.kubernetes, k3s_minor(&k.version)) {
+            if *want != have {
+                let p = cx
+                    .problem("catalog::kubernetes-version", cx.val("/kubernetes"), format!("`kubernetes: {want}` disagrees with K3s {} (Kubernetes {have})", k.version))
+                    .label("targeted version")
+                    .note(cx.val("/cluster/k3s/version"), "K3s release")
+                    .help(format!("set `kubernetes: \"{have}\"` or remove it (it defaults to the K3s version)"));
+                cx.push(p);
+            }
+        }
+    }
+    if let Some(a) = &cl.aws {
+        cidr(cx, "/cluster/aws/vpc_cidr", &a.vpc_cidr.0);
+        for (i, ac) in a.admin_cidrs.iter().enumerate() {
+            cidr(cx, &format!("/cluster/aws/admin_cidrs/{i}"), &ac.0);
+        }
+        let mut seen = BTreeSet::new();
+        for (i, z) in a.zones.iter().enumerate() {
+            let p = format!("/cluster/aws/zones/{i}");
+            let in_region = z
+                .strip_prefix(a.region.as_str())
+                .is_some_and(|rest| rest.len() == 1 && rest.chars().all(|ch| ch.is_ascii_lowercase()));
+            if !in_region {
+                let pr = cx
+                    .problem("catalog::zone-region", cx.val(&p), format!("zone `{z}` is not an availability zone of region `{}`", a.region))
+                    .label("wrong zone")
+                    .note(cx.val("/cluster/aws/region"), "region")
+                    .help(format!("zones of {} look like `{}a`, `{}c`", a.region, a.region, a.region));
+                cx.push(pr);
+            } else if !seen.insert(z.clone()) {
+                let pr = cx.problem("catalog::duplicate-zone", cx.val(&p), format!("zone `{z}` is listed twice")).help("list each zone once");
+                cx.push(pr);
+            }
+        }
+        if let Some(asg) = &a.autoscaling {
+            let agents = cl.k3s.as_ref().map(|k| k.agents);
+            if asg.min > asg.max {
+                let p = cx
+                    .problem("catalog::autoscaling-range", cx.val("/cluster/aws/autoscaling/min"), format!("`autoscaling.min` ({}) is greater than `autoscaling.max` ({})", asg.min, asg.max))
+                    .note(cx.val("/cluster/aws/autoscaling/max"), "max")
+                    .help("make `min` less than or equal to `max`");
+                cx.push(p);
+            } else if let Some(n) = agents {
+                if n < asg.min || n > asg.max {
+                    let p = cx
+                        .problem("catalog::autoscaling-range", cx.val("/cluster/k3s/agents"), format!("{n} agents lie outside the auto scaling range {}..={}", asg.min, asg.max))
+                        .label("desired agents")
+                        .note(cx.key("/cluster/aws/autoscaling"), "range")
+                        .help("make `cluster.k3s.agents` the desired size inside the range");
+                    cx.push(p);
+                }
+            }
+        }
+    }
+}

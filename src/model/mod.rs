@@ -1,0 +1,464 @@
+//! Stage 2: the validated intermediate representation.
+//!
+//! [`build`] runs every semantic check of [`check`] (collecting all problems),
+//! then resolves defaults into a [`Model`] that emitters consume without
+//! re-validating. Every model item keeps the JSON pointer of the catalog node it
+//! came from, so later stages (lint) can point back at the catalog line.
+//!
+//! Architecture invariant: emitters never see a `Catalog`, only a `Model`; a
+//! `Model` only exists if the catalog passed every check.
+
+pub mod check;
+pub mod image;
+pub mod quantity;
+
+use std::collections::BTreeMap;
+
+use crate::catalog::types::{
+    Colour, FlannelBackend, IngressClass, ProbeType, Resources, StrategyType,
+};
+use crate::catalog::{Parsed, push_pointer};
+use crate::diag::{Problems, SourceFile};
+pub use image::Image;
+
+/// Kubernetes minor version targeted when the catalog names none.
+pub const DEFAULT_KUBERNETES: &str = "1.33";
+/// Built-in CPU request when neither the service nor `defaults` sets one.
+pub const DEFAULT_CPU: &str = "100m";
+/// Built-in memory request when neither the service nor `defaults` sets one.
+pub const DEFAULT_MEMORY: &str = "128Mi";
+/// Built-in initial delay of probes, in seconds.
+pub const DEFAULT_PROBE_DELAY: u32 = 10;
+
+/// The validated project.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Project name.
+    pub project: String,
+    /// Targeted Kubernetes minor version, e.g. `1.33`.
+    pub kubernetes: String,
+    /// Every namespace in use or declared, with its labels.
+    pub namespaces: BTreeMap<String, NamespaceModel>,
+    /// Services sorted by name.
+    pub services: Vec<ServiceModel>,
+    /// The shared ingress, if any.
+    pub ingress: Option<IngressModel>,
+    /// K3s topology, if any.
+    pub k3s: Option<K3sModel>,
+    /// AWS facts, if any (kept as written; derived in the infra stage).
+    pub aws: Option<crate::catalog::types::Aws>,
+}
+
+/// A namespace.
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceModel {
+    /// Extra labels.
+    pub labels: BTreeMap<String, String>,
+    /// Catalog pointer of its declaration (empty when only implied).
+    pub pointer: String,
+}
+
+/// The shared ingress.
+#[derive(Debug, Clone)]
+pub struct IngressModel {
+    /// Default host.
+    pub host: String,
+    /// Controller class.
+    pub class: IngressClass,
+    /// TLS Secret name.
+    pub tls_secret: Option<String>,
+    /// Whether HTTP redirects to HTTPS.
+    pub https_redirect: bool,
+}
+
+/// K3s topology.
+#[derive(Debug, Clone)]
+pub struct K3sModel {
+    /// Pinned release.
+    pub version: String,
+    /// Server count (odd).
+    pub servers: u32,
+    /// Agent count.
+    pub agents: u32,
+    /// Flannel backend.
+    pub flannel_backend: FlannelBackend,
+    /// Embedded registry mirror.
+    pub embedded_registry: bool,
+    /// Dual-stack.
+    pub ipv6: bool,
+    /// CIS profile.
+    pub cis_profile: bool,
+}
+
+/// How many pods run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scaling {
+    /// A fixed count.
+    Fixed(u32),
+    /// Managed by a HorizontalPodAutoscaler.
+    Auto {
+        /// Fewest replicas.
+        min: u32,
+        /// Most replicas.
+        max: u32,
+        /// Target CPU utilisation, percent.
+        cpu: u32,
+        /// Target memory utilisation, percent.
+        memory: Option<u32>,
+    },
+}
+
+impl Scaling {
+    /// The number of replicas guaranteed to be requested at any time.
+    pub fn guaranteed(&self) -> u32 {
+        match self {
+            Scaling::Fixed(n) => *n,
+            Scaling::Auto { min, .. } => *min,
+        }
+    }
+}
+
+/// An HTTP route of a service.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Route {
+    /// Host name.
+    pub host: String,
+    /// Path prefix.
+    pub path: String,
+}
+
+/// A reference to a key of a Kubernetes Secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    /// Secret name.
+    pub secret: String,
+    /// Key inside the Secret.
+    pub key: String,
+}
+
+/// Effective resources (all requests set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourcesModel {
+    /// CPU request.
+    pub cpu: String,
+    /// Memory request.
+    pub memory: String,
+    /// CPU limit, if any.
+    pub cpu_limit: Option<String>,
+    /// Memory limit (defaults to the memory request).
+    pub memory_limit: String,
+}
+
+/// One probe.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeModel {
+    /// HTTP GET on a path of the service port.
+    Http(String),
+    /// TCP connect to the service port.
+    Tcp,
+}
+
+/// Effective probes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbesModel {
+    /// Readiness probe.
+    pub readiness: ProbeModel,
+    /// Liveness probe.
+    pub liveness: ProbeModel,
+    /// Seconds before the first probe.
+    pub initial_delay: u32,
+}
+
+/// Effective rollout strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrategyModel {
+    /// Rolling update.
+    Rolling {
+        /// maxSurge, e.g. `25%` or `1`.
+        max_surge: String,
+        /// maxUnavailable.
+        max_unavailable: String,
+    },
+    /// Two colours; the Service selects `live`.
+    BlueGreen {
+        /// Live colour.
+        live: Colour,
+        /// Image of the blue track.
+        blue: Image,
+        /// Image of the green track.
+        green: Image,
+    },
+    /// Stable plus canary track.
+    Canary {
+        /// Image of the canary track.
+        image: Image,
+        /// Percent of requests to the canary.
+        weight: u32,
+        /// maxSurge of the stable track.
+        max_surge: String,
+        /// maxUnavailable of the stable track.
+        max_unavailable: String,
+    },
+}
+
+/// A validated service with every default resolved.
+#[derive(Debug, Clone)]
+pub struct ServiceModel {
+    /// Name (DNS-1123 label).
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Image of the main (stable / live) track.
+    pub image: Image,
+    /// Container port.
+    pub port: u16,
+    /// Replica management.
+    pub scaling: Scaling,
+    /// Initial replicas when autoscaled (the catalog's `replicas`).
+    pub initial_replicas: Option<u32>,
+    /// PodDisruptionBudget minAvailable.
+    pub min_available: Option<u32>,
+    /// HTTP routes (sorted).
+    pub routes: Vec<Route>,
+    /// Literal environment.
+    pub env: BTreeMap<String, String>,
+    /// Environment from Secrets.
+    pub secret_env: BTreeMap<String, SecretRef>,
+    /// Services this one calls (sorted, unique).
+    pub calls: Vec<String>,
+    /// Resources.
+    pub resources: ResourcesModel,
+    /// Probes.
+    pub probes: ProbesModel,
+    /// Rollout strategy.
+    pub strategy: StrategyModel,
+    /// Catalog pointer of the service, e.g. `/services/student`.
+    pub pointer: String,
+}
+
+/// Check the parsed catalog and build the model. All problems are reported at once.
+pub fn build(parsed: &Parsed) -> Result<Model, Problems> {
+    let problems = check::run(parsed);
+    if !problems.is_empty() {
+        return Err(Problems(problems).finish());
+    }
+    Ok(resolve(parsed))
+}
+
+/// Parse, schema-check and semantically check a catalog, reporting every
+/// problem of every stage in one go, and build the model when there are none.
+pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
+    let (parsed, mut problems, tainted) = crate::catalog::parse_with_taint(source);
+    let Some(parsed) = parsed else {
+        return Err(Problems(problems).finish());
+    };
+    let semantic = check::run(&parsed);
+    if problems.is_empty() {
+        if semantic.is_empty() {
+            let model = resolve(&parsed);
+            return Ok((parsed, model));
+        }
+        return Err(Problems(semantic).finish());
+    }
+    // The catalog was repaired to get here: keep only findings outside the
+    // repaired scopes, which are trustworthy.
+    let scopes: Vec<std::ops::Range<usize>> = tainted
+        .iter()
+        .map(|p| {
+            if p.is_empty() {
+                0..usize::MAX
+            } else {
+                let n = parsed.spans.nearest(p);
+                let start = n.key.map_or(n.value.start, |k| k.start);
+                start..n.value.end.max(start + 1)
+            }
+        })
+        .collect();
+    problems.extend(
+        semantic
+            .into_iter()
+            .filter(|pr| !scopes.iter().any(|s| s.contains(&pr.span.start))),
+    );
+    Err(Problems(problems).finish())
+}
+
+fn merge_resources(d: Option<&Resources>, s: Option<&Resources>) -> ResourcesModel {
+    let pick = |f: fn(&Resources) -> Option<String>| {
+        s.and_then(f).or_else(|| d.and_then(f))
+    };
+    let cpu = pick(|r| r.cpu.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| DEFAULT_CPU.to_owned());
+    let memory = pick(|r| r.memory.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| DEFAULT_MEMORY.to_owned());
+    let cpu_limit = pick(|r| r.cpu_limit.as_ref().map(|q| q.0.clone()));
+    let memory_limit = pick(|r| r.memory_limit.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| memory.clone());
+    ResourcesModel {
+        cpu,
+        memory,
+        cpu_limit,
+        memory_limit,
+    }
+}
+
+fn resolve(parsed: &Parsed) -> Model {
+    let c = &parsed.catalog;
+    let defaults = c.defaults.clone().unwrap_or_default();
+    let default_ns = defaults.namespace.clone().unwrap_or_else(|| c.project.clone());
+    let ingress = c.ingress.as_ref().map(|i| IngressModel {
+        host: i.host.clone(),
+        class: i.class,
+        tls_secret: i.tls_secret.clone(),
+        https_redirect: i.https_redirect.unwrap_or(i.tls_secret.is_some()),
+    });
+    let k3s = c.cluster.as_ref().and_then(|cl| cl.k3s.as_ref()).map(|k| K3sModel {
+        version: k.version.clone(),
+        servers: k.servers,
+        agents: k.agents,
+        flannel_backend: k.flannel_backend,
+        embedded_registry: k.embedded_registry,
+        ipv6: k.ipv6,
+        cis_profile: k.cis_profile,
+    });
+    let kubernetes = c
+        .kubernetes
+        .clone()
+        .or_else(|| k3s.as_ref().and_then(|k| check::k3s_minor(&k.version)))
+        .unwrap_or_else(|| DEFAULT_KUBERNETES.to_owned());
+
+    let mut namespaces: BTreeMap<String, NamespaceModel> = BTreeMap::new();
+    if let Some(declared) = &c.namespaces {
+        for (name, ns) in declared {
+            namespaces.insert(
+                name.clone(),
+                NamespaceModel {
+                    labels: ns.labels.clone(),
+                    pointer: push_pointer("/namespaces", name),
+                },
+            );
+        }
+    }
+
+    let mut services = Vec::with_capacity(c.services.len());
+    for (name, s) in &c.services {
+        let pointer = push_pointer("/services", name);
+        let namespace = s.namespace.clone().unwrap_or_else(|| default_ns.clone());
+        namespaces.entry(namespace.clone()).or_default();
+        let image = Image::parse(&s.image).unwrap_or_else(|_| Image::raw(&s.image));
+        let scaling = match &s.hpa {
+            Some(h) => Scaling::Auto {
+                min: h.min,
+                max: h.max,
+                cpu: h.cpu,
+                memory: h.memory,
+            },
+            None => Scaling::Fixed(s.replicas.or(defaults.replicas).unwrap_or(1)),
+        };
+        let host = s
+            .host
+            .clone()
+            .or_else(|| ingress.as_ref().map(|i| i.host.clone()))
+            .unwrap_or_default();
+        let mut routes: Vec<Route> = s
+            .routes
+            .iter()
+            .map(|p| Route {
+                host: host.clone(),
+                path: p.clone(),
+            })
+            .collect();
+        routes.sort();
+        routes.dedup();
+        let secret_env = s
+            .secret_env
+            .iter()
+            .map(|(k, v)| {
+                let (secret, key) = v.split_once('/').unwrap_or((v, ""));
+                (
+                    k.clone(),
+                    SecretRef {
+                        secret: secret.to_owned(),
+                        key: key.to_owned(),
+                    },
+                )
+            })
+            .collect();
+        let mut calls = s.calls.clone();
+        calls.sort();
+        calls.dedup();
+
+        let dp = defaults.probes.clone().unwrap_or_default();
+        let sp = s.probes.clone().unwrap_or_default();
+        let kind = sp.kind.or(dp.kind).unwrap_or_default();
+        let probe = |path: Option<String>| match (kind, path) {
+            (ProbeType::Http, Some(p)) => ProbeModel::Http(p),
+            _ => ProbeModel::Tcp,
+        };
+        let probes = ProbesModel {
+            readiness: probe(sp.readiness.clone().or(dp.readiness.clone())),
+            liveness: probe(sp.liveness.clone().or(dp.liveness.clone())),
+            initial_delay: sp.initial_delay.or(dp.initial_delay).unwrap_or(DEFAULT_PROBE_DELAY),
+        };
+
+        let ds = defaults.strategy.clone().unwrap_or_default();
+        let ss = s.strategy.clone().unwrap_or_default();
+        let surge = ss
+            .max_surge
+            .clone()
+            .or(ds.max_surge.clone())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "25%".to_owned());
+        let unavailable = ss
+            .max_unavailable
+            .clone()
+            .or(ds.max_unavailable.clone())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "25%".to_owned());
+        let img = |o: Option<&String>| {
+            o.map(|i| Image::parse(i).unwrap_or_else(|_| Image::raw(i)))
+                .unwrap_or_else(|| image.clone())
+        };
+        let strategy = match ss.kind.or(ds.kind).unwrap_or_default() {
+            StrategyType::Rolling => StrategyModel::Rolling {
+                max_surge: surge,
+                max_unavailable: unavailable,
+            },
+            StrategyType::BlueGreen => StrategyModel::BlueGreen {
+                live: ss.live.or(ds.live).unwrap_or(Colour::Blue),
+                blue: img(ss.blue_image.as_ref()),
+                green: img(ss.green_image.as_ref()),
+            },
+            StrategyType::Canary => StrategyModel::Canary {
+                image: img(ss.canary_image.as_ref()),
+                weight: ss.canary_weight.or(ds.canary_weight).unwrap_or(10),
+                max_surge: surge,
+                max_unavailable: unavailable,
+            },
+        };
+
+        services.push(ServiceModel {
+            name: name.clone(),
+            namespace,
+            image,
+            port: u16::try_from(s.port).unwrap_or(u16::MAX),
+            initial_replicas: if s.hpa.is_some() { s.replicas } else { None },
+            scaling,
+            min_available: s.min_available,
+            routes,
+            env: s.env.clone(),
+            secret_env,
+            calls,
+            resources: merge_resources(defaults.resources.as_ref(), s.resources.as_ref()),
+            probes,
+            strategy,
+            pointer,
+        });
+    }
+
+    Model {
+        project: c.project.clone(),
+        kubernetes,
+        namespaces,
+        services,
+        ingress,
+        k3s,
+        aws: c.cluster.as_ref().and_then(|cl| cl.aws.clone()),
+    }
+}

@@ -1,0 +1,104 @@
+//! `gen build`: compile a catalog and write (or `--check`) the output tree.
+
+use std::path::{Path, PathBuf};
+
+use crate::write::{self, Drift, WriteError};
+use crate::{CompileError, compile};
+
+/// Options of `gen build`.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Catalog file.
+    pub catalog: PathBuf,
+    /// Output directory (default: `out/` beside the catalog).
+    pub out: Option<PathBuf>,
+    /// Compare instead of writing.
+    pub check: bool,
+}
+
+/// What `gen build` did.
+#[derive(Debug)]
+pub enum BuildOutcome {
+    /// The tree was written.
+    Written {
+        /// Output directory.
+        out: PathBuf,
+        /// Number of files.
+        files: usize,
+        /// Number of services.
+        services: usize,
+    },
+    /// `--check`: everything up to date.
+    UpToDate {
+        /// Output directory.
+        out: PathBuf,
+        /// Number of files compared.
+        files: usize,
+    },
+    /// `--check`: differences found.
+    Drifted {
+        /// Output directory.
+        out: PathBuf,
+        /// The differences.
+        drift: Drift,
+    },
+}
+
+/// Why `gen build` failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum BuildError {
+    /// The catalog could not be read.
+    #[error("cannot read catalog {path}: {source}")]
+    #[diagnostic(code(gen::read), help("pass the catalog path, e.g. `gen build examples/karina/catalog.yaml` (default: ./catalog.yaml)"))]
+    Read {
+        /// Path given.
+        path: PathBuf,
+        /// OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The catalog is invalid or gen failed internally.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Compile(#[from] CompileError),
+    /// The output could not be written or read.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// The default output directory: `out/` beside the catalog.
+pub fn default_out(catalog: &Path) -> PathBuf {
+    match catalog.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("out"),
+        _ => PathBuf::from("out"),
+    }
+}
+
+/// Run `gen build`.
+pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
+    let bytes = std::fs::read(&opts.catalog).map_err(|source| BuildError::Read {
+        path: opts.catalog.clone(),
+        source,
+    })?;
+    let name = opts.catalog.to_string_lossy().into_owned();
+    let compiled = compile(&name, &bytes)?;
+    let out = opts.out.clone().unwrap_or_else(|| default_out(&opts.catalog));
+    if opts.check {
+        let drift = write::check_tree(&out, &compiled.tree)?;
+        return Ok(if drift.is_clean() {
+            BuildOutcome::UpToDate {
+                out,
+                files: compiled.tree.len(),
+            }
+        } else {
+            BuildOutcome::Drifted { out, drift }
+        });
+    }
+    write::write_tree(&out, &compiled.tree)?;
+    Ok(BuildOutcome::Written {
+        out,
+        files: compiled.tree.len(),
+        services: compiled.model.services.len(),
+    })
+}

@@ -1,0 +1,7 @@
+//! Commands as library functions (cargo's `ops` pattern). Each takes plain
+//! options, does its IO through [`crate::write`], and returns an outcome for
+//! the binary to render.
+
+pub mod build;
+
+pub use build::{BuildError, BuildOptions, BuildOutcome, build};
