@@ -122,7 +122,11 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
 }
 
 fn typed(src: &SourceFile, value: &serde_json::Value, spans: &SpanIndex) -> Result<Catalog, Problem> {
-    serde_path_to_error::deserialize::<_, Catalog>(value).map_err(|e| {
+    let mut value = value.clone();
+    if let serde_json::Value::Object(m) = &mut value {
+        m.retain(|k, _| !k.starts_with("x-"));
+    }
+    serde_path_to_error::deserialize::<_, Catalog>(&value).map_err(|e| {
         let mut pointer = String::new();
         for seg in e.path().iter() {
             use serde_path_to_error::Segment;

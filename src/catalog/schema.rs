@@ -98,6 +98,7 @@ fn scope_of(pointer: &str) -> String {
     let segs: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
         ["services", name, ..] => format!("/services/{name}"),
+        ["cluster", part, _, ..] => format!("/cluster/{part}"),
         [first, _, ..] => format!("/{first}"),
         _ => String::new(),
     }
@@ -495,11 +496,44 @@ fn describe(
             }
             vec![pr]
         }
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
+            if enum_options(schema_path).is_some() =>
+        {
+            let opts = enum_options(schema_path).unwrap_or_default();
+            let got = short(instance);
+            let help = match closest(&got, opts.iter().map(String::as_str)) {
+                Some(c) => format!("did you mean `{c}`? Choose one of: {}", opts.join(", ")),
+                None => format!("choose one of: {}", opts.join(", ")),
+            };
+            vec![
+                Problem::new(src, "catalog::invalid-value", spans.value(pointer), format!("`{got}` is not a valid value for `{path}`"))
+                    .label("unknown value")
+                    .help(help),
+            ]
+        }
         other => vec![
             Problem::new(src, "catalog::invalid-value", spans.value(pointer), format!("`{path}` is invalid: {}", other_message(other)))
                 .help(help_desc.unwrap_or_else(|| "see docs/catalog.md for the allowed values".to_owned())),
         ],
     }
+}
+
+/// The allowed values when the keyword at `schema_path` is a `oneOf`/`anyOf`
+/// of constants (how schemars writes documented enum variants).
+fn enum_options(schema_path: &str) -> Option<Vec<String>> {
+    let alts = schema_at(schema_path)?.as_array()?;
+    let mut opts = Vec::new();
+    for a in alts {
+        let a = deref(schema(), a);
+        if let Some(c) = a.get("const") {
+            opts.push(short(c));
+        } else if let Some(e) = a.get("enum").and_then(Value::as_array) {
+            opts.extend(e.iter().map(short));
+        } else {
+            return None;
+        }
+    }
+    Some(opts)
 }
 
 fn other_message(kind: &ValidationErrorKind) -> String {

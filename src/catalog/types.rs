@@ -33,7 +33,13 @@ pub const K3S_VERSION: &str = "^v1\\.[0-9]+\\.[0-9]+\\+k3s[0-9]+$";
 /// rendered manifests, K3s bootstrap scripts and AWS security groups.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "gen service catalog", extend("$id" = "https://gen.dev/schemas/catalog.schema.json"))]
+#[schemars(
+    title = "gen service catalog",
+    extend("$id" = "https://gen.dev/schemas/catalog.schema.json"),
+    extend("patternProperties" = {
+        "^x-": { "description": "Extension keys (as in docker-compose) are ignored by gen: a place for YAML anchors shared below." }
+    })
+)]
 pub struct Catalog {
     /// Catalog format version. Only `1` exists.
     #[schemars(range(min = 1, max = 1))]
@@ -436,7 +442,11 @@ pub struct Service {
     /// The catalog only names the Secret; its value never passes through gen.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": ENV_NAME }))]
-    #[schemars(inner(regex(pattern = SECRET_REF)))]
+    #[schemars(extend("additionalProperties" = {
+        "type": "string",
+        "pattern": SECRET_REF,
+        "description": "A Secret reference `secret-name/key`, e.g. `db-credentials/password`."
+    }))]
     pub secret_env: BTreeMap<String, String>,
     /// Names of services this one sends requests to (allowed by NetworkPolicy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

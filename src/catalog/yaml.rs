@@ -191,6 +191,14 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
             Err(e) => {
                 let m = e.marker();
                 let at = b.offsets.byte(m.index());
+                if e.info().contains("recursion limit") {
+                    b.problems.push(
+                        Problem::new(src, "catalog::too-deep", at..at, "the catalog nests too deeply for the YAML parser")
+                            .label("nesting limit reached here")
+                            .help("a catalog needs only a few levels; check for runaway brackets or indentation"),
+                    );
+                    return Err(b.problems);
+                }
                 b.problems.push(
                     Problem::new(src, "catalog::yaml-syntax", at..at, syntax_message(e.info()))
                         .label("the YAML parser stopped here")

@@ -219,9 +219,9 @@ fn service(svc: &ServiceModel, name: &str, labels: &BTreeMap<String, String>, tr
             type_: Some("ClusterIP".into()),
             selector: Some(selector),
             ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: 80,
-                target_port: Some(IntOrString::String("http".into())),
+                name: Some(port_name(svc).into()),
+                port: i32::from(svc.port),
+                target_port: Some(IntOrString::String(port_name(svc).into())),
                 protocol: Some("TCP".into()),
                 ..Default::default()
             }]),
@@ -231,12 +231,21 @@ fn service(svc: &ServiceModel, name: &str, labels: &BTreeMap<String, String>, tr
     }
 }
 
-fn probe(p: &ProbeModel, delay: u32, period: i32, failures: i32) -> Probe {
+/// Name of the container port: `http` unless the service is probed over
+/// plain TCP (Redis, databases), then `tcp`.
+pub fn port_name(svc: &ServiceModel) -> &'static str {
+    match (&svc.probes.readiness, &svc.probes.liveness) {
+        (ProbeModel::Tcp, ProbeModel::Tcp) => "tcp",
+        _ => "http",
+    }
+}
+
+fn probe(port: &'static str, p: &ProbeModel, delay: u32, period: i32, failures: i32) -> Probe {
     let (http_get, tcp_socket) = match p {
         ProbeModel::Http(path) => (
             Some(HTTPGetAction {
                 path: Some(path.clone()),
-                port: IntOrString::String("http".into()),
+                port: IntOrString::String(port.into()),
                 ..Default::default()
             }),
             None,
@@ -244,7 +253,7 @@ fn probe(p: &ProbeModel, delay: u32, period: i32, failures: i32) -> Probe {
         ProbeModel::Tcp => (
             None,
             Some(TCPSocketAction {
-                port: IntOrString::String("http".into()),
+                port: IntOrString::String(port.into()),
                 ..Default::default()
             }),
         ),
@@ -310,7 +319,7 @@ fn deployment(model: &Model, svc: &ServiceModel, t: &Track, labels: &BTreeMap<St
         image: Some(t.image.raw.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
         ports: Some(vec![ContainerPort {
-            name: Some("http".into()),
+            name: Some(port_name(svc).into()),
             container_port: i32::from(svc.port),
             protocol: Some("TCP".into()),
             ..Default::default()
@@ -321,8 +330,8 @@ fn deployment(model: &Model, svc: &ServiceModel, t: &Track, labels: &BTreeMap<St
             limits: Some(limits),
             ..Default::default()
         }),
-        readiness_probe: Some(probe(&svc.probes.readiness, svc.probes.initial_delay, 5, 3)),
-        liveness_probe: Some(probe(&svc.probes.liveness, svc.probes.initial_delay, 10, 3)),
+        readiness_probe: Some(probe(port_name(svc), &svc.probes.readiness, svc.probes.initial_delay, 5, 3)),
+        liveness_probe: Some(probe(port_name(svc), &svc.probes.liveness, svc.probes.initial_delay, 10, 3)),
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),
             read_only_root_filesystem: Some(true),
