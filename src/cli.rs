@@ -52,7 +52,9 @@ enum Color {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Compile the catalog and write the output tree atomically.
-    #[command(after_help = "Examples:\n  gen build\n  gen build examples/msa-k3s/catalog.yaml --out /tmp/msa\n  gen build --check   # for CI and pre-commit: exit 1 with a diff when stale")]
+    #[command(
+        after_help = "Examples:\n  gen build\n  gen build examples/msa-k3s/catalog.yaml --out /tmp/msa\n  gen build --check   # for CI and pre-commit: exit 1 with a diff when stale"
+    )]
     Build {
         /// Catalog file.
         #[arg(default_value = "catalog.yaml")]
@@ -65,10 +67,14 @@ enum Command {
         check: bool,
     },
     /// Print the catalog JSON Schema (the same as schemas/catalog.schema.json).
-    #[command(after_help = "Example:\n  gen schema > catalog.schema.json\n  # then start the catalog with:\n  # yaml-language-server: $schema=./catalog.schema.json")]
+    #[command(
+        after_help = "Example:\n  gen schema > catalog.schema.json\n  # then start the catalog with:\n  # yaml-language-server: $schema=./catalog.schema.json"
+    )]
     Schema,
     /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  gen completions bash > ~/.local/share/bash-completion/completions/gen\n  gen completions zsh > ~/.zfunc/_gen\n  gen completions fish > ~/.config/fish/completions/gen.fish")]
+    #[command(
+        after_help = "Examples:\n  gen completions bash > ~/.local/share/bash-completion/completions/gen\n  gen completions zsh > ~/.zfunc/_gen\n  gen completions fish > ~/.config/fish/completions/gen.fish"
+    )]
     Completions {
         /// Shell to generate for.
         shell: clap_complete::Shell,
@@ -79,12 +85,19 @@ fn use_color(choice: Color) -> bool {
     match choice {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
     }
 }
 
 fn handler(color: bool) -> GraphicalReportHandler {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let width = if std::io::stderr().is_terminal() {
         terminal_width().unwrap_or(100)
     } else {
@@ -129,7 +142,18 @@ pub fn main() -> ExitCode {
     };
     let color = use_color(cli.color);
     let code = match cli.command {
-        Command::Build { catalog, out, check } => run_build(BuildOptions { catalog, out, check }, color),
+        Command::Build {
+            catalog,
+            out,
+            check,
+        } => run_build(
+            BuildOptions {
+                catalog,
+                out,
+                check,
+            },
+            color,
+        ),
         Command::Schema => {
             print!("{}", gen::catalog::schema::schema_text());
             OK
@@ -145,8 +169,15 @@ pub fn main() -> ExitCode {
 
 fn run_build(opts: BuildOptions, color: bool) -> u8 {
     match ops::build(&opts) {
-        Ok(BuildOutcome::Written { out, files, services }) => {
-            eprintln!("wrote {files} files for {services} services to {}", out.display());
+        Ok(BuildOutcome::Written {
+            out,
+            files,
+            services,
+        }) => {
+            eprintln!(
+                "wrote {files} files for {services} services to {}",
+                out.display()
+            );
             OK
         }
         Ok(BuildOutcome::UpToDate { out, files }) => {
@@ -185,7 +216,13 @@ fn run_build(opts: BuildOptions, color: bool) -> u8 {
             report(&e, color);
             INVALID
         }
-        Err(e @ BuildError::Write(gen::write::WriteError::NotOurs(_) | gen::write::WriteError::NotADirectory(_) | gen::write::WriteError::Symlink(_))) => {
+        Err(
+            e @ BuildError::Write(
+                gen::write::WriteError::NotOurs(_)
+                | gen::write::WriteError::NotADirectory(_)
+                | gen::write::WriteError::Symlink(_),
+            ),
+        ) => {
             report(&e, color);
             INVALID
         }

@@ -19,7 +19,9 @@ pub struct SourceFile {
 
 impl fmt::Debug for SourceFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SourceFile").field("name", &self.name).finish()
+        f.debug_struct("SourceFile")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -204,7 +206,8 @@ impl Problems {
                 &b.message,
             ))
         });
-        self.0.dedup_by(|a, b| a.span == b.span && a.message == b.message);
+        self.0
+            .dedup_by(|a, b| a.span == b.span && a.message == b.message);
         self
     }
 

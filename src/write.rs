@@ -17,18 +17,24 @@ use std::path::{Path, PathBuf};
 use similar::TextDiff;
 use walkdir::WalkDir;
 
-use crate::emit::{MARKER, Tree};
+use crate::emit::{Tree, MARKER};
 
 /// Why the output could not be written or read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum WriteError {
     /// `--out` exists and is not a directory.
     #[error("output path {0} exists and is not a directory")]
-    #[diagnostic(code(gen::out_not_dir), help("choose another --out, or remove that file"))]
+    #[diagnostic(
+        code(gen::out_not_dir),
+        help("choose another --out, or remove that file")
+    )]
     NotADirectory(PathBuf),
     /// `--out` is a symbolic link.
     #[error("output path {0} is a symbolic link")]
-    #[diagnostic(code(gen::out_symlink), help("gen replaces --out as a whole; point --out at the real directory instead of a link"))]
+    #[diagnostic(
+        code(gen::out_symlink),
+        help("gen replaces --out as a whole; point --out at the real directory instead of a link")
+    )]
     Symlink(PathBuf),
     /// `--out` holds files gen did not make.
     #[error("refusing to replace {0}: it is not empty and was not written by gen (no `.gen-out` marker)")]
@@ -114,10 +120,14 @@ fn inspect_out(out: &Path) -> Result<bool, WriteError> {
 /// Remove temporary directories left beside `out` by gen processes that died.
 fn clean_stale(parent: &Path, name: &str) {
     let prefix = tmp_prefix(name);
-    let Ok(entries) = fs::read_dir(parent) else { return };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
     for e in entries.flatten() {
         let fname = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = fname.strip_prefix(&prefix) else { continue };
+        let Some(rest) = fname.strip_prefix(&prefix) else {
+            continue;
+        };
         let pid = rest.split('.').next().and_then(|p| p.parse::<i32>().ok());
         let alive = pid.is_some_and(|p| p == std::process::id() as i32 || process_alive(p));
         if !alive {
@@ -171,10 +181,12 @@ pub fn write_tree(out: &Path, tree: &Tree) -> Result<(), WriteError> {
 
 #[cfg(target_os = "linux")]
 fn swap(new: &Path, out: &Path) -> Result<(), WriteError> {
-    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
     match renameat_with(CWD, new, CWD, out, RenameFlags::EXCHANGE) {
         Ok(()) => Ok(()),
-        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => swap_fallback(new, out),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            swap_fallback(new, out)
+        }
         Err(e) => Err(io_err("cannot swap in the new tree at", out)(e.into())),
     }
 }
@@ -205,7 +217,9 @@ pub fn check_tree(out: &Path, tree: &Tree) -> Result<Drift, WriteError> {
                 WriteError::Io {
                     action: "cannot read",
                     path,
-                    source: e.into_io_error().unwrap_or_else(|| io::Error::other("file system loop")),
+                    source: e
+                        .into_io_error()
+                        .unwrap_or_else(|| io::Error::other("file system loop")),
                 }
             })?;
             if entry.file_type().is_dir() {
@@ -230,7 +244,9 @@ pub fn check_tree(out: &Path, tree: &Tree) -> Result<Drift, WriteError> {
         let path = out.join(rel);
         let have = fs::read(&path).map_err(io_err("cannot read", &path))?;
         if have != want {
-            drift.stale.push((rel.to_owned(), unified_diff(rel, &have, want)));
+            drift
+                .stale
+                .push((rel.to_owned(), unified_diff(rel, &have, want)));
         }
     }
     drift.extra = present.into_iter().collect();

@@ -29,7 +29,10 @@ fn expectations(text: &str) -> Vec<Expect> {
         .lines()
         .filter_map(|l| l.strip_prefix("# expect: "))
         .map(|rest| {
-            let (code, at) = rest.trim().split_once(' ').expect("`# expect: CODE LINE:COL`");
+            let (code, at) = rest
+                .trim()
+                .split_once(' ')
+                .expect("`# expect: CODE LINE:COL`");
             let (line, col) = at.trim().split_once(':').expect("LINE:COL");
             Expect {
                 code: code.to_owned(),
@@ -72,18 +75,28 @@ fn check_case(name: &str, bytes: &[u8], expected: &[Expect]) -> Option<String> {
     let o = common::gen(dir.path(), &["build"]);
     let (_, stderr) = common::text(&o);
     if o.status.code() != Some(2) {
-        return Some(format!("{name}: exit code {:?}, want 2\n{stderr}", o.status.code()));
+        return Some(format!(
+            "{name}: exit code {:?}, want 2\n{stderr}",
+            o.status.code()
+        ));
     }
     for e in expected {
         let loc = format!("catalog.yaml:{}:{}", e.line, e.col);
         if !stderr.contains(&loc) || !stderr.contains(&e.code) {
-            return Some(format!("{name}: rendered output lacks {} at {loc}:\n{stderr}", e.code));
+            return Some(format!(
+                "{name}: rendered output lacks {} at {loc}:\n{stderr}",
+                e.code
+            ));
         }
     }
     if stderr.contains("panicked") {
         return Some(format!("{name}: panic\n{stderr}"));
     }
-    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     if entries.len() != 1 {
         return Some(format!("{name}: something was written: {entries:?}"));
     }
@@ -93,7 +106,11 @@ fn check_case(name: &str, bytes: &[u8], expected: &[Expect]) -> Option<String> {
 #[test]
 fn bad_catalogs_are_reported_at_their_line_and_column() {
     let dir = common::root().join("tests/bad");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     let mut failures = Vec::new();
     let mut count = 0;
@@ -104,13 +121,26 @@ fn bad_catalogs_are_reported_at_their_line_and_column() {
         count += 1;
         let bytes = std::fs::read(f).unwrap();
         let expected = expectations(&String::from_utf8_lossy(&bytes));
-        assert!(!expected.is_empty(), "{} has no `# expect:` line", f.display());
-        if let Some(msg) = check_case(&f.file_name().unwrap().to_string_lossy(), &bytes, &expected) {
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            f.display()
+        );
+        if let Some(msg) = check_case(&f.file_name().unwrap().to_string_lossy(), &bytes, &expected)
+        {
             failures.push(msg);
         }
     }
-    assert!(count >= 30, "the bad-input suite needs at least 30 files, has {count}");
-    assert!(failures.is_empty(), "{} of {count} bad catalogs misreported:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        count >= 30,
+        "the bad-input suite needs at least 30 files, has {count}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} bad catalogs misreported:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 fn one(code: &str, line: usize, col: usize) -> Vec<Expect> {
@@ -130,7 +160,11 @@ fn generated_bad_inputs() {
         }
     };
     run("empty", Vec::new(), one("catalog::empty", 1, 1));
-    run("only-comments", b"# nothing\n\n# here\n".to_vec(), one("catalog::empty", 1, 1));
+    run(
+        "only-comments",
+        b"# nothing\n\n# here\n".to_vec(),
+        one("catalog::empty", 1, 1),
+    );
     let mut latin1 = b"version: 1\nproject: caf".to_vec();
     latin1.push(0xE9);
     latin1.extend_from_slice(b"\nservices: {}\n");
@@ -138,19 +172,52 @@ fn generated_bad_inputs() {
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend("version: 1\n".encode_utf16().flat_map(|u| u.to_le_bytes()));
     run("utf-16", utf16, one("catalog::encoding", 1, 1));
-    let deep = format!("version: 1\nproject: p\nservices: {}{}\n", "[".repeat(5000), "]".repeat(5000));
-    run("deep-nesting", deep.into_bytes(), one("catalog::too-deep", 3, 266));
+    let deep = format!(
+        "version: 1\nproject: p\nservices: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    run(
+        "deep-nesting",
+        deep.into_bytes(),
+        one("catalog::too-deep", 3, 266),
+    );
     let huge = "version: 1\nproject: p\nservices:\n  a:\n    image: a:1\n    port: 123456789012345678901234567890\n";
-    run("huge-number", huge.as_bytes().to_vec(), one("catalog::out-of-range", 6, 11));
-    let long_name = format!("version: 1\nproject: p\nservices:\n  {}:\n    image: a:1\n    port: 80\n", "a".repeat(64));
-    run("name-too-long", long_name.into_bytes(), one("catalog::invalid-name", 4, 3));
-    let traversal = "version: 1\nproject: p\nservices:\n  ../../etc:\n    image: a:1\n    port: 80\n";
-    run("path-traversal", traversal.as_bytes().to_vec(), one("catalog::invalid-name", 4, 3));
-    let mut laughs = String::from("version: 1\nproject: p\nservices: {}\nx0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    run(
+        "huge-number",
+        huge.as_bytes().to_vec(),
+        one("catalog::out-of-range", 6, 11),
+    );
+    let long_name = format!(
+        "version: 1\nproject: p\nservices:\n  {}:\n    image: a:1\n    port: 80\n",
+        "a".repeat(64)
+    );
+    run(
+        "name-too-long",
+        long_name.into_bytes(),
+        one("catalog::invalid-name", 4, 3),
+    );
+    let traversal =
+        "version: 1\nproject: p\nservices:\n  ../../etc:\n    image: a:1\n    port: 80\n";
+    run(
+        "path-traversal",
+        traversal.as_bytes().to_vec(),
+        one("catalog::invalid-name", 4, 3),
+    );
+    let mut laughs = String::from(
+        "version: 1\nproject: p\nservices: {}\nx0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
     for i in 1..9 {
-        laughs.push_str(&format!("x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        laughs.push_str(&format!(
+            "x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+            p = i - 1
+        ));
     }
-    run("billion-laughs", laughs.into_bytes(), one("catalog::too-large", 10, 10));
+    run(
+        "billion-laughs",
+        laughs.into_bytes(),
+        one("catalog::too-large", 10, 10),
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -161,7 +228,9 @@ fn a_bad_catalog_leaves_the_previous_output_untouched() {
     std::fs::write(dir.path().join("catalog.yaml"), &good).unwrap();
     assert!(common::gen(dir.path(), &["build"]).status.success());
     let before = common::snapshot_tree(&dir.path().join("out"));
-    let bad = String::from_utf8(good).unwrap().replace("port: 8080", "port: 80800");
+    let bad = String::from_utf8(good)
+        .unwrap()
+        .replace("port: 8080", "port: 80800");
     std::fs::write(dir.path().join("catalog.yaml"), bad).unwrap();
     let o = common::gen(dir.path(), &["build"]);
     assert_eq!(o.status.code(), Some(2));

@@ -22,7 +22,10 @@ fn render(name: &str, catalog: &str) -> String {
 
 fn snapshot(name: &str, catalog: &str) {
     let actual = render(name, catalog);
-    common::assert_matches_file(&common::root().join(format!("tests/snapshots/{name}.txt")), &actual);
+    common::assert_matches_file(
+        &common::root().join(format!("tests/snapshots/{name}.txt")),
+        &actual,
+    );
 }
 
 #[test]
@@ -75,5 +78,8 @@ services: {}
 
 #[test]
 fn yaml_syntax_error() {
-    snapshot("syntax", "version: 1\nproject: shop\nservices:\n  api: {image: a:1, port: 80\n");
+    snapshot(
+        "syntax",
+        "version: 1\nproject: shop\nservices:\n  api: {image: a:1, port: 80\n",
+    );
 }

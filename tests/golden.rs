@@ -10,7 +10,9 @@ use std::path::PathBuf;
 fn cases() -> Vec<PathBuf> {
     let mut v = Vec::new();
     for parent in ["golden", "examples"] {
-        let Ok(rd) = std::fs::read_dir(common::root().join(parent)) else { continue };
+        let Ok(rd) = std::fs::read_dir(common::root().join(parent)) else {
+            continue;
+        };
         for e in rd.flatten() {
             if e.path().join("catalog.yaml").is_file() {
                 v.push(e.path());
@@ -24,7 +26,10 @@ fn cases() -> Vec<PathBuf> {
 #[test]
 fn golden_trees_match() {
     let cases = cases();
-    assert!(cases.len() >= 5, "expected the four examples and at least one golden case, found {cases:?}");
+    assert!(
+        cases.len() >= 5,
+        "expected the four examples and at least one golden case, found {cases:?}"
+    );
     let mut failures = Vec::new();
     for dir in &cases {
         let bytes = std::fs::read(dir.join("catalog.yaml")).unwrap();
@@ -55,7 +60,11 @@ fn golden_trees_match() {
             failures.push(msg);
         }
     }
-    assert!(failures.is_empty(), "{}\nRe-bless with GEN_BLESS=1 cargo test --test golden after reviewing.", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\nRe-bless with GEN_BLESS=1 cargo test --test golden after reviewing.",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -63,7 +72,14 @@ fn compile_is_deterministic_in_memory() {
     for dir in cases() {
         let bytes = std::fs::read(dir.join("catalog.yaml")).unwrap();
         let a = gen::compile("catalog.yaml", &bytes).unwrap().tree;
-        let b = gen::compile("/some/other/path/catalog.yaml", &bytes).unwrap().tree;
-        assert_eq!(a, b, "{}: output depends on the catalog path or is not deterministic", dir.display());
+        let b = gen::compile("/some/other/path/catalog.yaml", &bytes)
+            .unwrap()
+            .tree;
+        assert_eq!(
+            a,
+            b,
+            "{}: output depends on the catalog path or is not deterministic",
+            dir.display()
+        );
     }
 }

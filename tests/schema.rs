@@ -6,32 +6,58 @@ mod common;
 #[test]
 fn committed_schema_matches_types() {
     let generated = gen::catalog::schema::schema_text();
-    common::assert_matches_file(&common::root().join("schemas/catalog.schema.json"), &generated);
+    common::assert_matches_file(
+        &common::root().join("schemas/catalog.schema.json"),
+        &generated,
+    );
 }
 
 #[test]
 fn gen_schema_prints_the_committed_schema() {
     let o = common::gen(&common::root(), &["schema"]);
     assert!(o.status.success());
-    let committed = std::fs::read_to_string(common::root().join("schemas/catalog.schema.json")).unwrap();
+    let committed =
+        std::fs::read_to_string(common::root().join("schemas/catalog.schema.json")).unwrap();
     assert_eq!(String::from_utf8(o.stdout).unwrap(), committed);
 }
 
 #[test]
 fn schema_is_valid_draft_2020_12() {
     let schema = gen::catalog::schema::schema();
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-    assert!(jsonschema::meta::is_valid(schema), "generated schema is not a valid JSON Schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(
+        jsonschema::meta::is_valid(schema),
+        "generated schema is not a valid JSON Schema"
+    );
     // Unknown keys are rejected everywhere a struct is described.
     let defs = schema["$defs"].as_object().unwrap();
-    for name in ["Service", "Hpa", "Ingress", "K3s", "Aws", "Strategy", "Probes", "Resources", "Defaults"] {
-        assert_eq!(defs[name]["additionalProperties"], false, "{name} must reject unknown keys");
+    for name in [
+        "Service",
+        "Hpa",
+        "Ingress",
+        "K3s",
+        "Aws",
+        "Strategy",
+        "Probes",
+        "Resources",
+        "Defaults",
+    ] {
+        assert_eq!(
+            defs[name]["additionalProperties"], false,
+            "{name} must reject unknown keys"
+        );
     }
 }
 
 #[test]
 fn every_example_declares_the_schema_for_editors() {
-    for e in std::fs::read_dir(common::root().join("examples")).unwrap().flatten() {
+    for e in std::fs::read_dir(common::root().join("examples"))
+        .unwrap()
+        .flatten()
+    {
         let cat = e.path().join("catalog.yaml");
         if !cat.is_file() {
             continue;

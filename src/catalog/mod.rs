@@ -13,7 +13,7 @@ pub mod types;
 pub mod yaml;
 
 pub use types::Catalog;
-pub use yaml::{SpanIndex, push_pointer};
+pub use yaml::{push_pointer, SpanIndex};
 
 use crate::diag::{Problem, Problems, SourceFile};
 
@@ -36,11 +36,16 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Problems> {
         Err(e) => {
             let at = e.valid_up_to();
             let src = SourceFile::new(name, String::from_utf8_lossy(bytes).into_owned());
-            Err(Problems(vec![
-                Problem::new(&src, "catalog::encoding", at..at + 1, "the catalog is not valid UTF-8")
-                    .label("this byte is not UTF-8")
-                    .help("save the file as UTF-8 (without other encodings such as Latin-1 or UTF-16)"),
-            ]))
+            Err(Problems(vec![Problem::new(
+                &src,
+                "catalog::encoding",
+                at..at + 1,
+                "the catalog is not valid UTF-8",
+            )
+            .label("this byte is not UTF-8")
+            .help(
+                "save the file as UTF-8 (without other encodings such as Latin-1 or UTF-16)",
+            )]))
         }
     }
 }
@@ -87,9 +92,14 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
         let span = loaded.spans.value("");
         return (
             None,
-            vec![Problem::new(src, "catalog::not-a-mapping", span, "the catalog must be a YAML mapping of keys to values")
-                .label("this is not a mapping")
-                .help("start with `version: 1`, `project: <name>` and a `services:` mapping")],
+            vec![Problem::new(
+                src,
+                "catalog::not-a-mapping",
+                span,
+                "the catalog must be a YAML mapping of keys to values",
+            )
+            .label("this is not a mapping")
+            .help("start with `version: 1`, `project: <name>` and a `services:` mapping")],
             vec![],
         );
     }
@@ -105,23 +115,29 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
                 vec![],
                 vec![],
             ),
-            Err(p) => (None, vec![p], vec![]),
+            Err(p) => (None, vec![*p], vec![]),
         };
     }
     // Repair a copy so semantic checks can run on the rest of the catalog.
     let (repaired, tainted) = schema::repair(&loaded.value);
     let parsed = repaired.and_then(|value| {
         let ok = schema::is_valid(&value);
-        ok.then(|| typed(src, &value, &loaded.spans).ok()).flatten().map(|catalog| Parsed {
-            catalog,
-            spans: loaded.spans.clone(),
-            source: src.clone(),
-        })
+        ok.then(|| typed(src, &value, &loaded.spans).ok())
+            .flatten()
+            .map(|catalog| Parsed {
+                catalog,
+                spans: loaded.spans.clone(),
+                source: src.clone(),
+            })
     });
     (parsed, problems, tainted)
 }
 
-fn typed(src: &SourceFile, value: &serde_json::Value, spans: &SpanIndex) -> Result<Catalog, Problem> {
+fn typed(
+    src: &SourceFile,
+    value: &serde_json::Value,
+    spans: &SpanIndex,
+) -> Result<Catalog, Box<Problem>> {
     let mut value = value.clone();
     if let serde_json::Value::Object(m) = &mut value {
         m.retain(|k, _| !k.starts_with("x-"));
@@ -137,14 +153,16 @@ fn typed(src: &SourceFile, value: &serde_json::Value, spans: &SpanIndex) -> Resu
                 Segment::Unknown => {}
             }
         }
-        Problem::new(
-            src,
-            "catalog::invalid-value",
-            spans.value(&pointer),
-            format!("`{}` is invalid: {}", schema::dotted(&pointer), e.inner()),
+        Box::new(
+            Problem::new(
+                src,
+                "catalog::invalid-value",
+                spans.value(&pointer),
+                format!("`{}` is invalid: {}", schema::dotted(&pointer), e.inner()),
+            )
+            .label("invalid value")
+            .help("see docs/catalog.md for the allowed values"),
         )
-        .label("invalid value")
-        .help("see docs/catalog.md for the allowed values")
     })
 }
 

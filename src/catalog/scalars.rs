@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 /// Regex for a Kubernetes resource quantity as written in a catalog.
 pub const QUANTITY: &str = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
@@ -47,7 +47,9 @@ impl<'de> Deserialize<'de> for Quantity {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
                 if !v.is_finite() || v < 0.0 {
-                    return Err(E::custom("a quantity must be a finite, non-negative number"));
+                    return Err(E::custom(
+                        "a quantity must be a finite, non-negative number",
+                    ));
                 }
                 Ok(Quantity(v.to_string()))
             }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
-use super::yaml::{Loaded, push_pointer};
+use super::yaml::{push_pointer, Loaded};
 use crate::diag::{Problem, SourceFile};
 
 /// The catalog JSON Schema (2020-12) as a JSON value.
@@ -76,13 +76,25 @@ fn validator() -> Option<&'static jsonschema::Validator> {
 /// [`Problem`] located at its node.
 pub fn check(src: &SourceFile, doc: &Loaded) -> Vec<Problem> {
     let Some(v) = validator() else {
-        return vec![Problem::new(src, "gen::internal", 0..0, "internal error: the catalog schema does not compile")];
+        return vec![Problem::new(
+            src,
+            "gen::internal",
+            0..0,
+            "internal error: the catalog schema does not compile",
+        )];
     };
     let mut out = Vec::new();
     for err in v.iter_errors(&doc.value) {
         let pointer = err.instance_path().as_str().to_owned();
         let schema_path = err.schema_path().as_str().to_owned();
-        out.extend(describe(src, doc, &pointer, &schema_path, err.kind(), err.instance()));
+        out.extend(describe(
+            src,
+            doc,
+            &pointer,
+            &schema_path,
+            err.kind(),
+            err.instance(),
+        ));
     }
     out
 }
@@ -104,89 +116,104 @@ fn scope_of(pointer: &str) -> String {
     }
 }
 
+/// How to repair one schema error in the lenient pass.
+enum Fix {
+    /// Insert a placeholder for a missing required key (None: no obvious one).
+    Fill(String, Option<Value>),
+    /// Drop unknown keys from the mapping.
+    RemoveKeys(Vec<String>),
+    /// Keep the node (invalid names: removing them would invent errors).
+    Keep,
+    /// Remove the invalid node.
+    Remove,
+}
+
 /// Remove or replace schema-invalid nodes in a copy of `value` until it
 /// validates (at most a few rounds). Returns the repaired value (None if it
 /// could not be repaired) and the tainted scopes.
 pub fn repair(value: &Value) -> (Option<Value>, Vec<String>) {
-    let Some(v) = validator() else { return (None, vec![]) };
+    let Some(v) = validator() else {
+        return (None, vec![]);
+    };
     let mut cur = value.clone();
     let mut tainted: Vec<String> = Vec::new();
     for _ in 0..4 {
-        let errors: Vec<(String, String, Option<(String, Option<Value>)>)> = v
+        let fixes: Vec<(String, Fix)> = v
             .iter_errors(&cur)
             .map(|e| {
                 let pointer = e.instance_path().as_str().to_owned();
-                let fill = match e.kind() {
+                let fix = match e.kind() {
                     ValidationErrorKind::Required { property } => {
                         let prop = property.as_str().unwrap_or_default().to_owned();
-                        let own = owner(e.schema_path().as_str());
-                        let prop_schema = own
+                        let prop_schema = owner(e.schema_path().as_str())
                             .and_then(|o| o.get("properties"))
                             .and_then(|p| p.get(&prop))
                             .map(|s| deref(schema(), s));
-                        Some((prop, placeholder(prop_schema)))
+                        let fill = placeholder(prop_schema);
+                        Fix::Fill(prop, fill)
                     }
-                    _ => None,
+                    ValidationErrorKind::AdditionalProperties { unexpected } => {
+                        Fix::RemoveKeys(unexpected.clone())
+                    }
+                    ValidationErrorKind::PropertyNames { .. } => Fix::Keep,
+                    _ => Fix::Remove,
                 };
-                let unexpected = match e.kind() {
-                    ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.join("\u{0}"),
-                    ValidationErrorKind::PropertyNames { .. } => "\u{1}".to_owned(),
-                    _ => String::new(),
-                };
-                (pointer, unexpected, fill)
+                (pointer, fix)
             })
             .collect();
-        if errors.is_empty() {
+        if fixes.is_empty() {
             tainted.sort();
             tainted.dedup();
             return (Some(cur), tainted);
         }
-        for (pointer, unexpected, fill) in errors {
+        for (pointer, fix) in fixes {
             tainted.push(scope_of(&pointer));
-            if pointer.is_empty() && fill.is_none() && unexpected.is_empty() {
-                return (None, tainted);
-            }
-            if let Some((prop, val)) = fill {
-                match (cur.pointer_mut(&pointer), val) {
+            match fix {
+                Fix::Keep => {}
+                Fix::RemoveKeys(keys) => {
+                    if let Some(Value::Object(m)) = cur.pointer_mut(&pointer) {
+                        for k in keys {
+                            m.remove(&k);
+                        }
+                    }
+                }
+                Fix::Fill(prop, fill) => match (cur.pointer_mut(&pointer), fill) {
                     (Some(Value::Object(m)), Some(val)) => {
                         tainted.push(scope_of(&push_pointer(&pointer, &prop)));
                         m.insert(prop, val);
                     }
                     _ => return (None, tainted),
-                }
-            } else if unexpected == "\u{1}" {
-                // Invalid names stay: removing them would invent "unknown service" errors.
-            } else if !unexpected.is_empty() {
-                if let Some(Value::Object(m)) = cur.pointer_mut(&pointer) {
-                    for k in unexpected.split('\u{0}') {
-                        m.remove(k);
+                },
+                Fix::Remove => {
+                    if pointer.is_empty() || !remove_member(&mut cur, &pointer) {
+                        return (None, tainted);
                     }
-                }
-            } else {
-                // Remove the nearest mapping member holding the bad node (a
-                // whole list, rather than shifting list indices mid-round).
-                let mut target = pointer.clone();
-                loop {
-                    let Some((parent, _)) = target.rsplit_once('/') else { return (None, tainted) };
-                    if matches!(cur.pointer(parent), Some(Value::Array(_))) {
-                        target = parent.to_owned();
-                    } else {
-                        break;
-                    }
-                }
-                let Some((parent, last)) = target.rsplit_once('/') else { return (None, tainted) };
-                let last = last.replace("~1", "/").replace("~0", "~");
-                match cur.pointer_mut(parent) {
-                    Some(Value::Object(m)) => {
-                        m.remove(&last);
-                    }
-                    Some(_) => {}
-                    None => {}
                 }
             }
         }
     }
     (None, tainted)
+}
+
+/// Remove the nearest mapping member holding the node at `pointer` (a whole
+/// list rather than shifting list indices mid-round).
+fn remove_member(cur: &mut Value, pointer: &str) -> bool {
+    let mut target = pointer.to_owned();
+    while let Some((parent, _)) = target.rsplit_once('/') {
+        if matches!(cur.pointer(parent), Some(Value::Array(_))) {
+            target = parent.to_owned();
+        } else {
+            break;
+        }
+    }
+    let Some((parent, last)) = target.rsplit_once('/') else {
+        return false;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    if let Some(Value::Object(m)) = cur.pointer_mut(parent) {
+        m.remove(&last);
+    }
+    true
 }
 
 /// A schema-valid stand-in for a missing required value, if one is obvious.
@@ -220,7 +247,11 @@ pub fn dotted(pointer: &str) -> String {
 fn schema_at(path: &str) -> Option<&'static Value> {
     let root = schema();
     let mut cur = root;
-    for seg in path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()) {
+    for seg in path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+    {
         let seg = seg.replace("~1", "/").replace("~0", "~");
         cur = deref(root, cur);
         cur = match cur {
@@ -237,7 +268,9 @@ fn deref<'a>(root: &'a Value, mut v: &'a Value) -> &'a Value {
         let Some(r) = v.get("$ref").and_then(Value::as_str) else {
             return v;
         };
-        let Some(p) = r.strip_prefix('#') else { return v };
+        let Some(p) = r.strip_prefix('#') else {
+            return v;
+        };
         match root.pointer(p) {
             Some(t) => v = t,
             None => return v,
@@ -348,14 +381,26 @@ fn describe(
                 .iter()
                 .map(|k| {
                     let p = push_pointer(pointer, k);
-                    let at = if pointer.is_empty() { "at the top level".to_owned() } else { format!("in `{path}`") };
+                    let at = if pointer.is_empty() {
+                        "at the top level".to_owned()
+                    } else {
+                        format!("in `{path}`")
+                    };
                     let help = match closest(k, allowed.iter().copied()) {
-                        Some(c) => format!("did you mean `{c}`? Keys allowed here: {}", allowed.join(", ")),
+                        Some(c) => format!(
+                            "did you mean `{c}`? Keys allowed here: {}",
+                            allowed.join(", ")
+                        ),
                         None => format!("keys allowed here: {}", allowed.join(", ")),
                     };
-                    Problem::new(src, "catalog::unknown-key", spans.key_or_value(&p), format!("unknown key `{k}` {at}"))
-                        .label("not a catalog key")
-                        .help(help)
+                    Problem::new(
+                        src,
+                        "catalog::unknown-key",
+                        spans.key_or_value(&p),
+                        format!("unknown key `{k}` {at}"),
+                    )
+                    .label("not a catalog key")
+                    .help(help)
                 })
                 .collect()
         }
@@ -379,11 +424,14 @@ fn describe(
                     None => base.to_owned(),
                 }
             };
-            vec![
-                Problem::new(src, "catalog::invalid-name", spans.key_or_value(&p), format!("`{name}` is not a valid {what}"))
-                    .label("invalid name")
-                    .help(help),
-            ]
+            vec![Problem::new(
+                src,
+                "catalog::invalid-name",
+                spans.key_or_value(&p),
+                format!("`{name}` is not a valid {what}"),
+            )
+            .label("invalid name")
+            .help(help)]
         }
         ValidationErrorKind::Required { property } => {
             let prop = property.as_str().unwrap_or_default();
@@ -392,10 +440,23 @@ fn describe(
                 .and_then(|p| p.get(prop))
                 .map(|s| deref(schema(), s))
                 .and_then(|s| description(Some(s)));
-            let at = if pointer.is_empty() { "at the top level".to_owned() } else { format!("in `{path}`") };
-            let span = if pointer.is_empty() { 0..0 } else { spans.key_or_value(pointer) };
-            let mut pr = Problem::new(src, "catalog::missing-key", span, format!("missing required key `{prop}` {at}"))
-                .label(format!("`{prop}` is missing here"));
+            let at = if pointer.is_empty() {
+                "at the top level".to_owned()
+            } else {
+                format!("in `{path}`")
+            };
+            let span = if pointer.is_empty() {
+                0..0
+            } else {
+                spans.key_or_value(pointer)
+            };
+            let mut pr = Problem::new(
+                src,
+                "catalog::missing-key",
+                span,
+                format!("missing required key `{prop}` {at}"),
+            )
+            .label(format!("`{prop}` is missing here"));
             pr = pr.help(match prop_desc {
                 Some(d) => format!("add `{prop}:` ({d})"),
                 None => format!("add `{prop}:`"),
@@ -407,13 +468,20 @@ fn describe(
                 TypeKind::Single(t) => vec![type_str(*t)],
                 TypeKind::Multiple(ts) => ts.iter().map(type_str).collect(),
             };
-            let expected_text = expected.iter().map(|t| type_name(t)).collect::<Vec<_>>().join(" or ");
+            let expected_text = expected
+                .iter()
+                .map(|t| type_name(t))
+                .collect::<Vec<_>>()
+                .join(" or ");
             let help = type_help(&expected, instance, field).or(help_desc);
             let mut pr = Problem::new(
                 src,
                 "catalog::wrong-type",
                 spans.value(pointer),
-                format!("`{path}` must be {expected_text}, found {}", kind_of(instance)),
+                format!(
+                    "`{path}` must be {expected_text}, found {}",
+                    kind_of(instance)
+                ),
             )
             .label(format!("expected {expected_text}"));
             if let Some(h) = help {
@@ -422,19 +490,29 @@ fn describe(
             vec![pr]
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } => {
-            let bound = if matches!(kind, ValidationErrorKind::Minimum { .. }) { "at least" } else { "at most" };
+            let bound = if matches!(kind, ValidationErrorKind::Minimum { .. }) {
+                "at least"
+            } else {
+                "at most"
+            };
             if pointer == "/version" {
-                return vec![
-                    Problem::new(src, "catalog::version", spans.value(pointer), format!("catalog version {} is not supported", short(instance)))
-                        .label("unsupported version")
-                        .help("this gen reads catalog version 1; write `version: 1`"),
-                ];
+                return vec![Problem::new(
+                    src,
+                    "catalog::version",
+                    spans.value(pointer),
+                    format!("catalog version {} is not supported", short(instance)),
+                )
+                .label("unsupported version")
+                .help("this gen reads catalog version 1; write `version: 1`")];
             }
             let mut pr = Problem::new(
                 src,
                 "catalog::out-of-range",
                 spans.value(pointer),
-                format!("`{path}` is {}, but must be {bound} {limit}", short(instance)),
+                format!(
+                    "`{path}` is {}, but must be {bound} {limit}",
+                    short(instance)
+                ),
             )
             .label("out of range");
             if let Some(h) = help_desc {
@@ -471,19 +549,29 @@ fn describe(
                 Some(c) => format!("did you mean `{c}`? Choose one of: {}", opts.join(", ")),
                 None => format!("choose one of: {}", opts.join(", ")),
             };
-            vec![
-                Problem::new(src, "catalog::invalid-value", spans.value(pointer), format!("`{got}` is not a valid value for `{path}`"))
-                    .label("unknown value")
-                    .help(help),
-            ]
+            vec![Problem::new(
+                src,
+                "catalog::invalid-value",
+                spans.value(pointer),
+                format!("`{got}` is not a valid value for `{path}`"),
+            )
+            .label("unknown value")
+            .help(help)]
         }
-        ValidationErrorKind::MinItems { limit } => vec![
-            Problem::new(src, "catalog::invalid-value", spans.value(pointer), format!("`{path}` needs at least {limit} item(s)"))
-                .label("too few items")
-                .help(help_desc.unwrap_or_else(|| "add an item".to_owned())),
-        ],
+        ValidationErrorKind::MinItems { limit } => vec![Problem::new(
+            src,
+            "catalog::invalid-value",
+            spans.value(pointer),
+            format!("`{path}` needs at least {limit} item(s)"),
+        )
+        .label("too few items")
+        .help(help_desc.unwrap_or_else(|| "add an item".to_owned()))],
         ValidationErrorKind::MaxLength { limit } | ValidationErrorKind::MinLength { limit } => {
-            let bound = if matches!(kind, ValidationErrorKind::MaxLength { .. }) { "at most" } else { "at least" };
+            let bound = if matches!(kind, ValidationErrorKind::MaxLength { .. }) {
+                "at most"
+            } else {
+                "at least"
+            };
             let mut pr = Problem::new(
                 src,
                 "catalog::invalid-value",
@@ -505,16 +593,24 @@ fn describe(
                 Some(c) => format!("did you mean `{c}`? Choose one of: {}", opts.join(", ")),
                 None => format!("choose one of: {}", opts.join(", ")),
             };
-            vec![
-                Problem::new(src, "catalog::invalid-value", spans.value(pointer), format!("`{got}` is not a valid value for `{path}`"))
-                    .label("unknown value")
-                    .help(help),
-            ]
+            vec![Problem::new(
+                src,
+                "catalog::invalid-value",
+                spans.value(pointer),
+                format!("`{got}` is not a valid value for `{path}`"),
+            )
+            .label("unknown value")
+            .help(help)]
         }
-        other => vec![
-            Problem::new(src, "catalog::invalid-value", spans.value(pointer), format!("`{path}` is invalid: {}", other_message(other)))
-                .help(help_desc.unwrap_or_else(|| "see docs/catalog.md for the allowed values".to_owned())),
-        ],
+        other => vec![Problem::new(
+            src,
+            "catalog::invalid-value",
+            spans.value(pointer),
+            format!("`{path}` is invalid: {}", other_message(other)),
+        )
+        .help(
+            help_desc.unwrap_or_else(|| "see docs/catalog.md for the allowed values".to_owned()),
+        )],
     }
 }
 
@@ -564,7 +660,9 @@ fn type_help(expected: &[&str], found: &Value, field: &str) -> Option<String> {
             "no" | "off" | "n" => "write `false` (YAML 1.2 reads no/off as text)".to_owned(),
             _ => "write `true` or `false`".to_owned(),
         }),
-        Value::String(s) if (wants("integer") || wants("number")) && s.trim().parse::<f64>().is_ok() => {
+        Value::String(s)
+            if (wants("integer") || wants("number")) && s.trim().parse::<f64>().is_ok() =>
+        {
             Some(format!("remove the quotes: `{field}: {}`", s.trim()))
         }
         Value::Null if wants("object") => Some(format!(
@@ -573,11 +671,12 @@ fn type_help(expected: &[&str], found: &Value, field: &str) -> Option<String> {
         Value::Null if wants("array") => Some(format!(
             "`{field}` is empty: write `{field}: []` or list items"
         )),
-        Value::Null => Some(format!("`{field}` has no value: give it one, or delete the line")),
-        Value::String(_) if wants("array") => Some(format!(
-            "write a list: `{field}: [{}]`",
-            short(found)
+        Value::Null => Some(format!(
+            "`{field}` has no value: give it one, or delete the line"
         )),
+        Value::String(_) if wants("array") => {
+            Some(format!("write a list: `{field}: [{}]`", short(found)))
+        }
         _ => None,
     }
 }

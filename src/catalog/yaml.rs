@@ -123,10 +123,7 @@ impl Offsets {
         if self.table.is_empty() {
             char_index.min(self.len)
         } else {
-            self.table
-                .get(char_index)
-                .copied()
-                .unwrap_or(self.len)
+            self.table.get(char_index).copied().unwrap_or(self.len)
         }
     }
     fn range(&self, span: &Span) -> Range<usize> {
@@ -241,18 +238,32 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
             }
             Event::Alias(id) => {
                 let Some(size) = b.anchors.get(&id).map(|(_, n)| *n) else {
-                    b.problems.push(Problem::new(src, "catalog::yaml-alias", range, "alias to an unknown anchor"));
+                    b.problems.push(Problem::new(
+                        src,
+                        "catalog::yaml-alias",
+                        range,
+                        "alias to an unknown anchor",
+                    ));
                     return Err(b.problems);
                 };
                 if b.nodes.saturating_add(size) > MAX_NODES {
                     b.add_value(Value::Null, range, 0, size);
                     return Err(b.problems);
                 }
-                let value = b.anchors.get(&id).map(|(v, _)| v.clone()).unwrap_or_default();
+                let value = b
+                    .anchors
+                    .get(&id)
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or_default();
                 if b.in_key_position() {
                     b.problems.push(
-                        Problem::new(src, "catalog::yaml-complex-key", range, "an alias cannot be used as a mapping key")
-                            .help("write the key as plain text"),
+                        Problem::new(
+                            src,
+                            "catalog::yaml-complex-key",
+                            range,
+                            "an alias cannot be used as a mapping key",
+                        )
+                        .help("write the key as plain text"),
                     );
                     return Err(b.problems);
                 }
@@ -260,17 +271,27 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
                     return Err(b.problems);
                 }
             }
-            Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag) if b.in_key_position() => {
+            Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)
+                if b.in_key_position() =>
+            {
                 let _ = (anchor, tag);
                 b.problems.push(
-                    Problem::new(src, "catalog::yaml-complex-key", range, "a mapping key must be a plain value, not a mapping or list")
-                        .help("use a simple name as the key"),
+                    Problem::new(
+                        src,
+                        "catalog::yaml-complex-key",
+                        range,
+                        "a mapping key must be a plain value, not a mapping or list",
+                    )
+                    .help("use a simple name as the key"),
                 );
                 return Err(b.problems);
             }
             Event::MappingStart(anchor, tag) => {
                 if let Some(msg) = collection_tag_error(tag.as_deref(), "map") {
-                    b.problems.push(Problem::new(src, "catalog::yaml-tag", range.clone(), msg).help("remove the tag"));
+                    b.problems.push(
+                        Problem::new(src, "catalog::yaml-tag", range.clone(), msg)
+                            .help("remove the tag"),
+                    );
                 }
                 if !b.open(range.clone()) {
                     return Err(b.problems);
@@ -289,7 +310,10 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
             }
             Event::SequenceStart(anchor, tag) => {
                 if let Some(msg) = collection_tag_error(tag.as_deref(), "seq") {
-                    b.problems.push(Problem::new(src, "catalog::yaml-tag", range.clone(), msg).help("remove the tag"));
+                    b.problems.push(
+                        Problem::new(src, "catalog::yaml-tag", range.clone(), msg)
+                            .help("remove the tag"),
+                    );
                 }
                 if !b.open(range.clone()) {
                     return Err(b.problems);
@@ -361,7 +385,14 @@ fn syntax_message(info: &str) -> String {
 
 impl Builder<'_> {
     fn in_key_position(&self) -> bool {
-        matches!(self.stack.last(), Some(Frame::Map { pending: None, merging: false, .. }))
+        matches!(
+            self.stack.last(),
+            Some(Frame::Map {
+                pending: None,
+                merging: false,
+                ..
+            })
+        )
     }
 
     /// If the top frame is a mapping waiting for a key, consume the scalar as
@@ -386,10 +417,15 @@ impl Builder<'_> {
         }
         if let Some(first) = keys.get(text) {
             self.problems.push(
-                Problem::new(src, "catalog::duplicate-key", range.clone(), format!("duplicate key `{text}`"))
-                    .label("defined again here")
-                    .note(first.clone(), "first defined here")
-                    .help("a key may appear once per mapping; remove one of the two entries"),
+                Problem::new(
+                    src,
+                    "catalog::duplicate-key",
+                    range.clone(),
+                    format!("duplicate key `{text}`"),
+                )
+                .label("defined again here")
+                .note(first.clone(), "first defined here")
+                .help("a key may appear once per mapping; remove one of the two entries"),
             );
         } else {
             keys.insert(text.to_owned(), range.clone());
@@ -402,8 +438,15 @@ impl Builder<'_> {
     fn open(&mut self, range: Range<usize>) -> bool {
         if self.stack.len() >= MAX_DEPTH {
             self.problems.push(
-                Problem::new(self.src, "catalog::too-deep", range, format!("the catalog nests deeper than {MAX_DEPTH} levels"))
-                    .help("a catalog needs only a few levels; check for runaway brackets or indentation"),
+                Problem::new(
+                    self.src,
+                    "catalog::too-deep",
+                    range,
+                    format!("the catalog nests deeper than {MAX_DEPTH} levels"),
+                )
+                .help(
+                    "a catalog needs only a few levels; check for runaway brackets or indentation",
+                ),
             );
             return false;
         }
@@ -414,7 +457,9 @@ impl Builder<'_> {
     fn child_pointer(&self) -> String {
         match self.stack.last() {
             None => String::new(),
-            Some(Frame::Map { pointer, pending, .. }) => match pending {
+            Some(Frame::Map {
+                pointer, pending, ..
+            }) => match pending {
                 Some((k, _)) => push_pointer(pointer, k),
                 None => pointer.clone(),
             },
@@ -440,7 +485,13 @@ impl Builder<'_> {
         let pointer = self.child_pointer();
         match self.stack.last_mut() {
             None => {
-                self.spans.map.insert(pointer, NodeSpan { key: None, value: range });
+                self.spans.map.insert(
+                    pointer,
+                    NodeSpan {
+                        key: None,
+                        value: range,
+                    },
+                );
                 self.root = Some(value);
             }
             Some(Frame::Map {
@@ -453,7 +504,9 @@ impl Builder<'_> {
                 if *merging {
                     *merging = false;
                     match value {
-                        Value::Array(items) => merges.extend(items.into_iter().map(|v| (v, range.clone()))),
+                        Value::Array(items) => {
+                            merges.extend(items.into_iter().map(|v| (v, range.clone())))
+                        }
                         v => merges.push((v, range)),
                     }
                     return true;
@@ -468,7 +521,13 @@ impl Builder<'_> {
                 obj.entry(key).or_insert(value);
             }
             Some(Frame::Seq { arr, .. }) => {
-                self.spans.map.insert(pointer, NodeSpan { key: None, value: range });
+                self.spans.map.insert(
+                    pointer,
+                    NodeSpan {
+                        key: None,
+                        value: range,
+                    },
+                );
                 arr.push(value);
             }
         }
@@ -499,7 +558,10 @@ fn collection_tag_error(tag: Option<&Tag>, expected: &str) -> Option<String> {
     if is_core_handle(tag) && tag.suffix == expected {
         None
     } else {
-        Some(format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix))
+        Some(format!(
+            "unsupported YAML tag `{}{}`",
+            tag.handle, tag.suffix
+        ))
     }
 }
 
@@ -507,7 +569,10 @@ fn collection_tag_error(tag: Option<&Tag>, expected: &str) -> Option<String> {
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     if let Some(tag) = tag {
         if !is_core_handle(tag) {
-            return Err(format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix));
+            return Err(format!(
+                "unsupported YAML tag `{}{}`",
+                tag.handle, tag.suffix
+            ));
         }
         return match tag.suffix.as_str() {
             "str" => Ok(Value::String(text.to_owned())),
@@ -579,7 +644,11 @@ fn resolve_int(text: &str) -> Option<Value> {
         Ok(u) if !neg => Some(Value::Number(u.into())),
         Ok(u) => {
             let i = i64::try_from(u).ok().map(|i| -i).or({
-                if u == 1u64 << 63 { Some(i64::MIN) } else { None }
+                if u == 1u64 << 63 {
+                    Some(i64::MIN)
+                } else {
+                    None
+                }
             });
             match i {
                 Some(i) => Some(Value::Number(i.into())),
@@ -632,7 +701,8 @@ mod tests {
 
     #[test]
     fn core_schema_scalars() {
-        let l = load_str("a: yes\nb: on\nc: 0x1F\nd: 1.5\ne: ~\nf: '1'\ng: -3\nh: 1e3\ni: .5\n").unwrap();
+        let l = load_str("a: yes\nb: on\nc: 0x1F\nd: 1.5\ne: ~\nf: '1'\ng: -3\nh: 1e3\ni: .5\n")
+            .unwrap();
         let v = l.value;
         assert_eq!(v["a"], "yes");
         assert_eq!(v["b"], "on");
@@ -682,7 +752,9 @@ mod tests {
     fn deep_nesting_is_refused() {
         let text = "[".repeat(10_000) + &"]".repeat(10_000);
         let e = load_str(&text).unwrap_err();
-        assert!(e.iter().any(|p| p.code == "catalog::too-deep" || p.code == "catalog::yaml-syntax"));
+        assert!(e
+            .iter()
+            .any(|p| p.code == "catalog::too-deep" || p.code == "catalog::yaml-syntax"));
     }
 
     #[test]

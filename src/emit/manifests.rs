@@ -7,16 +7,18 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
 use k8s_openapi::api::autoscaling::v2::{
-    HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
-    CrossVersionObjectReference, ResourceMetricSource,
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     HTTPGetAction, Namespace, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service,
-    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort,
+    ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -24,7 +26,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use super::{EmitError, HEADER, Tree};
+use super::{EmitError, Tree, HEADER};
 use crate::catalog::types::Colour;
 use crate::model::{Image, Model, ProbeModel, Scaling, ServiceModel, StrategyModel};
 
@@ -53,7 +55,11 @@ pub fn yaml_documents(docs: &[(String, serde_json::Value)]) -> Result<String, Em
 fn doc<T: Serialize + k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>>(
     obj: &T,
 ) -> Result<(String, serde_json::Value), EmitError> {
-    let what = format!("{} {}", T::KIND, obj.metadata().name.as_deref().unwrap_or("?"));
+    let what = format!(
+        "{} {}",
+        T::KIND,
+        obj.metadata().name.as_deref().unwrap_or("?")
+    );
     let v = serde_json::to_value(obj).map_err(|e| EmitError::Serialize {
         what: what.clone(),
         why: e.to_string(),
@@ -177,7 +183,10 @@ fn tracks(svc: &ServiceModel) -> Vec<Track> {
     }
 }
 
-fn service_objects(model: &Model, svc: &ServiceModel) -> Result<Vec<(String, serde_json::Value)>, EmitError> {
+fn service_objects(
+    model: &Model,
+    svc: &ServiceModel,
+) -> Result<Vec<(String, serde_json::Value)>, EmitError> {
     let mut docs = Vec::new();
     let labels = common_labels(model, svc);
     let tracks = tracks(svc);
@@ -193,7 +202,12 @@ fn service_objects(model: &Model, svc: &ServiceModel) -> Result<Vec<(String, ser
     };
     docs.push(doc(&service(svc, &svc.name, &labels, main_track))?);
     if matches!(svc.strategy, StrategyModel::Canary { .. }) {
-        docs.push(doc(&service(svc, &format!("{}-canary", svc.name), &labels, Some("canary")))?);
+        docs.push(doc(&service(
+            svc,
+            &format!("{}-canary", svc.name),
+            &labels,
+            Some("canary"),
+        ))?);
     }
 
     for t in &tracks {
@@ -208,7 +222,12 @@ fn service_objects(model: &Model, svc: &ServiceModel) -> Result<Vec<(String, ser
     Ok(docs)
 }
 
-fn service(svc: &ServiceModel, name: &str, labels: &BTreeMap<String, String>, track: Option<&str>) -> Service {
+fn service(
+    svc: &ServiceModel,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    track: Option<&str>,
+) -> Service {
     let mut selector = selector_labels(svc);
     if let Some(t) = track {
         selector.insert(TRACK_LABEL.into(), t.into());
@@ -269,7 +288,12 @@ fn probe(port: &'static str, p: &ProbeModel, delay: u32, period: i32, failures: 
     }
 }
 
-fn deployment(model: &Model, svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) -> Deployment {
+fn deployment(
+    model: &Model,
+    svc: &ServiceModel,
+    t: &Track,
+    labels: &BTreeMap<String, String>,
+) -> Deployment {
     let mut selector = selector_labels(svc);
     let mut pod_labels = labels.clone();
     let mut dep_labels = labels.clone();
@@ -330,8 +354,20 @@ fn deployment(model: &Model, svc: &ServiceModel, t: &Track, labels: &BTreeMap<St
             limits: Some(limits),
             ..Default::default()
         }),
-        readiness_probe: Some(probe(port_name(svc), &svc.probes.readiness, svc.probes.initial_delay, 5, 3)),
-        liveness_probe: Some(probe(port_name(svc), &svc.probes.liveness, svc.probes.initial_delay, 10, 3)),
+        readiness_probe: Some(probe(
+            port_name(svc),
+            &svc.probes.readiness,
+            svc.probes.initial_delay,
+            5,
+            3,
+        )),
+        liveness_probe: Some(probe(
+            port_name(svc),
+            &svc.probes.liveness,
+            svc.probes.initial_delay,
+            10,
+            3,
+        )),
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),
             read_only_root_filesystem: Some(true),
@@ -441,8 +477,18 @@ fn int_or_percent(s: &str) -> IntOrString {
     }
 }
 
-fn hpa(svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) -> HorizontalPodAutoscaler {
-    let Scaling::Auto { min, max, cpu, memory } = svc.scaling else {
+fn hpa(
+    svc: &ServiceModel,
+    t: &Track,
+    labels: &BTreeMap<String, String>,
+) -> HorizontalPodAutoscaler {
+    let Scaling::Auto {
+        min,
+        max,
+        cpu,
+        memory,
+    } = svc.scaling
+    else {
         return HorizontalPodAutoscaler::default();
     };
     let to_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);

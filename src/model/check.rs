@@ -12,7 +12,7 @@ use super::image::{Image, ImageError};
 use super::quantity;
 use crate::catalog::schema::closest;
 use crate::catalog::types::{Catalog, Resources, Strategy, StrategyType};
-use crate::catalog::{Parsed, SpanIndex, push_pointer};
+use crate::catalog::{push_pointer, Parsed, SpanIndex};
 use crate::diag::{Problem, SourceFile};
 
 struct Ctx<'a> {
@@ -70,16 +70,25 @@ pub fn run(parsed: &Parsed) -> Vec<Problem> {
 }
 
 fn namespaces(cx: &mut Ctx, c: &Catalog) {
-    let Some(declared) = &c.namespaces else { return };
+    let Some(declared) = &c.namespaces else {
+        return;
+    };
     let names: Vec<&str> = declared.keys().map(String::as_str).collect();
     let check = |cx: &mut Ctx, pointer: String, ns: &str| {
         if !declared.contains_key(ns) {
             let help = match closest(ns, names.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`? Or declare `{ns}` under `namespaces:`"),
-                None => format!("declare `{ns}` under `namespaces:` or use one of: {}", names.join(", ")),
+                None => format!(
+                    "declare `{ns}` under `namespaces:` or use one of: {}",
+                    names.join(", ")
+                ),
             };
             let p = cx
-                .problem("catalog::unknown-namespace", cx.val(&pointer), format!("namespace `{ns}` is not declared"))
+                .problem(
+                    "catalog::unknown-namespace",
+                    cx.val(&pointer),
+                    format!("namespace `{ns}` is not declared"),
+                )
                 .label("not in `namespaces`")
                 .help(help);
             cx.push(p);
@@ -90,8 +99,17 @@ fn namespaces(cx: &mut Ctx, c: &Catalog) {
     }
     for (name, s) in &c.services {
         if let Some(ns) = &s.namespace {
-            check(cx, push_pointer(&push_pointer("/services", name), "namespace"), ns);
-        } else if c.defaults.as_ref().and_then(|d| d.namespace.as_ref()).is_none() {
+            check(
+                cx,
+                push_pointer(&push_pointer("/services", name), "namespace"),
+                ns,
+            );
+        } else if c
+            .defaults
+            .as_ref()
+            .and_then(|d| d.namespace.as_ref())
+            .is_none()
+        {
             check(cx, push_pointer("/services", name), &c.project);
         }
     }
@@ -110,7 +128,14 @@ fn services(cx: &mut Ctx, c: &Catalog) {
             let hp = at("hpa");
             if h.min > h.max {
                 let p = cx
-                    .problem("catalog::hpa-range", cx.val(&push_pointer(&hp, "min")), format!("`hpa.min` ({}) is greater than `hpa.max` ({})", h.min, h.max))
+                    .problem(
+                        "catalog::hpa-range",
+                        cx.val(&push_pointer(&hp, "min")),
+                        format!(
+                            "`hpa.min` ({}) is greater than `hpa.max` ({})",
+                            h.min, h.max
+                        ),
+                    )
                     .label("min")
                     .note(cx.val(&push_pointer(&hp, "max")), "max")
                     .help("make `min` less than or equal to `max`");
@@ -147,7 +172,11 @@ fn services(cx: &mut Ctx, c: &Catalog) {
         // Routes need a host.
         if !s.routes.is_empty() && s.host.is_none() && c.ingress.is_none() {
             let p = cx
-                .problem("catalog::route-without-host", cx.key(&at("routes")), format!("service `{name}` has routes but no host to serve them on"))
+                .problem(
+                    "catalog::route-without-host",
+                    cx.key(&at("routes")),
+                    format!("service `{name}` has routes but no host to serve them on"),
+                )
                 .label("routes need a host")
                 .help("add a top-level `ingress: {host: ...}` or a `host:` on the service");
             cx.push(p);
@@ -157,7 +186,11 @@ fn services(cx: &mut Ctx, c: &Catalog) {
         for k in s.env.keys() {
             if s.secret_env.contains_key(k) {
                 let p = cx
-                    .problem("catalog::duplicate-env", cx.key(&push_pointer(&at("secret_env"), k)), format!("environment variable `{k}` is set in both `env` and `secret_env`"))
+                    .problem(
+                        "catalog::duplicate-env",
+                        cx.key(&push_pointer(&at("secret_env"), k)),
+                        format!("environment variable `{k}` is set in both `env` and `secret_env`"),
+                    )
                     .label("second definition")
                     .note(cx.key(&push_pointer(&at("env"), k)), "first definition")
                     .help("keep only one of the two");
@@ -169,7 +202,11 @@ fn services(cx: &mut Ctx, c: &Catalog) {
             resources(cx, &at("resources"), r);
         }
         if let Some(st) = &s.strategy {
-            let inherited = c.defaults.as_ref().and_then(|d| d.strategy.as_ref()).and_then(|d| d.kind);
+            let inherited = c
+                .defaults
+                .as_ref()
+                .and_then(|d| d.strategy.as_ref())
+                .and_then(|d| d.kind);
             strategy(cx, &at("strategy"), st, inherited);
         } else if let Some(ds) = c.defaults.as_ref().and_then(|d| d.strategy.as_ref()) {
             // Inherited canary/blue-green needs per-service images; defaults can only set rolling knobs.
@@ -182,9 +219,16 @@ fn services(cx: &mut Ctx, c: &Catalog) {
             let norm = normalize_route(r);
             if let Some(first) = seen.get(&norm) {
                 let p = cx
-                    .problem("catalog::duplicate-route", cx.val(&push_pointer(&at("routes"), &i.to_string())), format!("route `{r}` is listed twice in service `{name}`"))
+                    .problem(
+                        "catalog::duplicate-route",
+                        cx.val(&push_pointer(&at("routes"), &i.to_string())),
+                        format!("route `{r}` is listed twice in service `{name}`"),
+                    )
                     .label("repeated")
-                    .note(cx.val(&push_pointer(&at("routes"), &first.to_string())), "first listed here")
+                    .note(
+                        cx.val(&push_pointer(&at("routes"), &first.to_string())),
+                        "first listed here",
+                    )
                     .help("remove the repeated route");
                 cx.push(p);
             } else {
@@ -207,15 +251,25 @@ fn image(cx: &mut Ctx, pointer: &str, raw: &str) {
             "use a unique tag per build such as `<version>-<git hash>`, or a digest; re-pushing `latest` does not roll the Deployment".to_owned(),
         ),
     };
-    let p = cx.problem("catalog::image", cx.val(pointer), msg).label("image").help(help);
+    let p = cx
+        .problem("catalog::image", cx.val(pointer), msg)
+        .label("image")
+        .help(help);
     cx.push(p);
 }
 
 fn resources(cx: &mut Ctx, pointer: &str, r: &Resources) {
-    let pairs = [("cpu", &r.cpu, "cpu_limit", &r.cpu_limit), ("memory", &r.memory, "memory_limit", &r.memory_limit)];
+    let pairs = [
+        ("cpu", &r.cpu, "cpu_limit", &r.cpu_limit),
+        ("memory", &r.memory, "memory_limit", &r.memory_limit),
+    ];
     for (req_key, req, lim_key, lim) in pairs {
-        let (Some(req), Some(lim)) = (req, lim) else { continue };
-        let (Some(a), Some(b)) = (quantity::value(&req.0), quantity::value(&lim.0)) else { continue };
+        let (Some(req), Some(lim)) = (req, lim) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (quantity::value(&req.0), quantity::value(&lim.0)) else {
+            continue;
+        };
         if b < a {
             let p = cx
                 .problem("catalog::limit-below-request", cx.val(&push_pointer(pointer, lim_key)), format!("`{lim_key}` ({}) is below the request `{req_key}` ({})", lim.0, req.0))
@@ -235,20 +289,50 @@ fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<Strateg
         StrategyType::Canary => "canary",
     };
     let fields: [(&str, bool, &[StrategyType]); 7] = [
-        ("max_surge", s.max_surge.is_some(), &[StrategyType::Rolling, StrategyType::Canary]),
-        ("max_unavailable", s.max_unavailable.is_some(), &[StrategyType::Rolling, StrategyType::Canary]),
+        (
+            "max_surge",
+            s.max_surge.is_some(),
+            &[StrategyType::Rolling, StrategyType::Canary],
+        ),
+        (
+            "max_unavailable",
+            s.max_unavailable.is_some(),
+            &[StrategyType::Rolling, StrategyType::Canary],
+        ),
         ("live", s.live.is_some(), &[StrategyType::BlueGreen]),
-        ("blue_image", s.blue_image.is_some(), &[StrategyType::BlueGreen]),
-        ("green_image", s.green_image.is_some(), &[StrategyType::BlueGreen]),
-        ("canary_image", s.canary_image.is_some(), &[StrategyType::Canary]),
-        ("canary_weight", s.canary_weight.is_some(), &[StrategyType::Canary]),
+        (
+            "blue_image",
+            s.blue_image.is_some(),
+            &[StrategyType::BlueGreen],
+        ),
+        (
+            "green_image",
+            s.green_image.is_some(),
+            &[StrategyType::BlueGreen],
+        ),
+        (
+            "canary_image",
+            s.canary_image.is_some(),
+            &[StrategyType::Canary],
+        ),
+        (
+            "canary_weight",
+            s.canary_weight.is_some(),
+            &[StrategyType::Canary],
+        ),
     ];
     for (field, set, allowed) in fields {
         if set && !allowed.contains(&kind) {
             let p = cx
-                .problem("catalog::strategy-field", cx.key(&push_pointer(pointer, field)), format!("`{field}` does not apply to a {kind_name} strategy"))
+                .problem(
+                    "catalog::strategy-field",
+                    cx.key(&push_pointer(pointer, field)),
+                    format!("`{field}` does not apply to a {kind_name} strategy"),
+                )
                 .label("ignored by this strategy")
-                .help(format!("remove `{field}`, or set `type:` to the strategy it belongs to"));
+                .help(format!(
+                    "remove `{field}`, or set `type:` to the strategy it belongs to"
+                ));
             cx.push(p);
         }
     }
@@ -274,7 +358,8 @@ fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<Strateg
             image(cx, &push_pointer(pointer, field), raw);
         }
     }
-    if kind == StrategyType::Canary && s.canary_image.is_none() && !pointer.starts_with("/defaults") {
+    if kind == StrategyType::Canary && s.canary_image.is_none() && !pointer.starts_with("/defaults")
+    {
         let p = cx
             .problem("catalog::canary-image", cx.key(pointer), "a canary strategy needs `canary_image`, the new version to try")
             .label("canary without a candidate")
@@ -286,11 +371,19 @@ fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<Strateg
 /// `/student/` and `/student` are the same Prefix route.
 fn normalize_route(r: &str) -> String {
     let t = r.trim_end_matches('/');
-    if t.is_empty() { "/".to_owned() } else { t.to_owned() }
+    if t.is_empty() {
+        "/".to_owned()
+    } else {
+        t.to_owned()
+    }
 }
 
 fn routes(cx: &mut Ctx, c: &Catalog) {
-    let default_host = c.ingress.as_ref().map(|i| i.host.clone()).unwrap_or_default();
+    let default_host = c
+        .ingress
+        .as_ref()
+        .map(|i| i.host.clone())
+        .unwrap_or_default();
     let mut owners: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
     for (name, s) in &c.services {
         let host = s.host.clone().unwrap_or_else(|| default_host.clone());
@@ -300,7 +393,10 @@ fn routes(cx: &mut Ctx, c: &Catalog) {
             if !in_service.insert(norm.clone()) {
                 continue;
             }
-            let pointer = push_pointer(&push_pointer(&push_pointer("/services", name), "routes"), &i.to_string());
+            let pointer = push_pointer(
+                &push_pointer(&push_pointer("/services", name), "routes"),
+                &i.to_string(),
+            );
             match owners.get(&(host.clone(), norm.clone())) {
                 Some((other, other_ptr)) => {
                     let p = cx
@@ -326,17 +422,30 @@ fn calls(cx: &mut Ctx, c: &Catalog) {
             let pointer = push_pointer(&base, &i.to_string());
             if target == name {
                 let p = cx
-                    .problem("catalog::self-call", cx.val(&pointer), format!("service `{name}` lists itself in `calls`"))
+                    .problem(
+                        "catalog::self-call",
+                        cx.val(&pointer),
+                        format!("service `{name}` lists itself in `calls`"),
+                    )
                     .label("calls itself")
                     .help("remove it: pods of one service may always talk to each other");
                 cx.push(p);
             } else if !c.services.contains_key(target) {
                 let help = match closest(target, names.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("`calls` names services of this catalog: {}", names.join(", ")),
+                    None => format!(
+                        "`calls` names services of this catalog: {}",
+                        names.join(", ")
+                    ),
                 };
                 let p = cx
-                    .problem("catalog::unknown-service", cx.val(&pointer), format!("`{name}` calls `{target}`, which is not a service in this catalog"))
+                    .problem(
+                        "catalog::unknown-service",
+                        cx.val(&pointer),
+                        format!(
+                            "`{name}` calls `{target}`, which is not a service in this catalog"
+                        ),
+                    )
                     .label("unknown service")
                     .help(help);
                 cx.push(p);
@@ -350,19 +459,35 @@ fn cidr(cx: &mut Ctx, pointer: &str, raw: &str) {
         Ok(net) => {
             if net.trunc() != net {
                 let p = cx
-                    .problem("catalog::cidr-host-bits", cx.val(pointer), format!("`{raw}` has host bits set"))
+                    .problem(
+                        "catalog::cidr-host-bits",
+                        cx.val(pointer),
+                        format!("`{raw}` has host bits set"),
+                    )
                     .label("not a network address")
-                    .help(format!("did you mean `{}`? For one address use /{}", net.trunc(), net.max_prefix_len()));
+                    .help(format!(
+                        "did you mean `{}`? For one address use /{}",
+                        net.trunc(),
+                        net.max_prefix_len()
+                    ));
                 cx.push(p);
             }
         }
         Err(_) => {
             let help = match raw.parse::<IpAddr>() {
-                Ok(ip) => format!("add a prefix length, e.g. `{raw}/{}` for this one address", if ip.is_ipv4() { 32 } else { 128 }),
-                Err(_) => "write an IPv4 or IPv6 network such as `203.0.113.7/32` or `10.0.0.0/16`".to_owned(),
+                Ok(ip) => format!(
+                    "add a prefix length, e.g. `{raw}/{}` for this one address",
+                    if ip.is_ipv4() { 32 } else { 128 }
+                ),
+                Err(_) => "write an IPv4 or IPv6 network such as `203.0.113.7/32` or `10.0.0.0/16`"
+                    .to_owned(),
             };
             let p = cx
-                .problem("catalog::invalid-cidr", cx.val(pointer), format!("`{raw}` is not a valid CIDR"))
+                .problem(
+                    "catalog::invalid-cidr",
+                    cx.val(pointer),
+                    format!("`{raw}` is not a valid CIDR"),
+                )
                 .label("invalid CIDR")
                 .help(help);
             cx.push(p);
@@ -400,18 +525,34 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
         let mut seen = BTreeSet::new();
         for (i, z) in a.zones.iter().enumerate() {
             let p = format!("/cluster/aws/zones/{i}");
-            let in_region = z
-                .strip_prefix(a.region.as_str())
-                .is_some_and(|rest| rest.len() == 1 && rest.chars().all(|ch| ch.is_ascii_lowercase()));
+            let in_region = z.strip_prefix(a.region.as_str()).is_some_and(|rest| {
+                rest.len() == 1 && rest.chars().all(|ch| ch.is_ascii_lowercase())
+            });
             if !in_region {
                 let pr = cx
-                    .problem("catalog::zone-region", cx.val(&p), format!("zone `{z}` is not an availability zone of region `{}`", a.region))
+                    .problem(
+                        "catalog::zone-region",
+                        cx.val(&p),
+                        format!(
+                            "zone `{z}` is not an availability zone of region `{}`",
+                            a.region
+                        ),
+                    )
                     .label("wrong zone")
                     .note(cx.val("/cluster/aws/region"), "region")
-                    .help(format!("zones of {} look like `{}a`, `{}c`", a.region, a.region, a.region));
+                    .help(format!(
+                        "zones of {} look like `{}a`, `{}c`",
+                        a.region, a.region, a.region
+                    ));
                 cx.push(pr);
             } else if !seen.insert(z.clone()) {
-                let pr = cx.problem("catalog::duplicate-zone", cx.val(&p), format!("zone `{z}` is listed twice")).help("list each zone once");
+                let pr = cx
+                    .problem(
+                        "catalog::duplicate-zone",
+                        cx.val(&p),
+                        format!("zone `{z}` is listed twice"),
+                    )
+                    .help("list each zone once");
                 cx.push(pr);
             }
         }
@@ -419,14 +560,28 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
             let agents = cl.k3s.as_ref().map(|k| k.agents);
             if asg.min > asg.max {
                 let p = cx
-                    .problem("catalog::autoscaling-range", cx.val("/cluster/aws/autoscaling/min"), format!("`autoscaling.min` ({}) is greater than `autoscaling.max` ({})", asg.min, asg.max))
+                    .problem(
+                        "catalog::autoscaling-range",
+                        cx.val("/cluster/aws/autoscaling/min"),
+                        format!(
+                            "`autoscaling.min` ({}) is greater than `autoscaling.max` ({})",
+                            asg.min, asg.max
+                        ),
+                    )
                     .note(cx.val("/cluster/aws/autoscaling/max"), "max")
                     .help("make `min` less than or equal to `max`");
                 cx.push(p);
             } else if let Some(n) = agents {
                 if n < asg.min || n > asg.max {
                     let p = cx
-                        .problem("catalog::autoscaling-range", cx.val("/cluster/k3s/agents"), format!("{n} agents lie outside the auto scaling range {}..={}", asg.min, asg.max))
+                        .problem(
+                            "catalog::autoscaling-range",
+                            cx.val("/cluster/k3s/agents"),
+                            format!(
+                                "{n} agents lie outside the auto scaling range {}..={}",
+                                asg.min, asg.max
+                            ),
+                        )
                         .label("desired agents")
                         .note(cx.key("/cluster/aws/autoscaling"), "range")
                         .help("make `cluster.k3s.agents` the desired size inside the range");

@@ -35,7 +35,9 @@ impl fmt::Display for Image {
 fn valid_component(c: &str) -> bool {
     // lowercase alphanumerics separated by `.`, `_`, `__` or `-` runs.
     !c.is_empty()
-        && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-'))
+        && c.chars().all(|ch| {
+            ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
+        })
         && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
         && c.ends_with(|ch: char| ch.is_ascii_alphanumeric())
 }
@@ -90,7 +92,11 @@ impl Image {
                 let Some(hex) = d.strip_prefix("sha256:") else {
                     return err("the digest must look like sha256:<64 hex digits>");
                 };
-                if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+                if hex.len() != 64
+                    || !hex
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+                {
                     return err("the digest must look like sha256:<64 lowercase hex digits>");
                 }
                 (n, Some(d.to_owned()))
@@ -99,16 +105,22 @@ impl Image {
         };
         let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
         let (repository, tag) = match name_tag[last_slash..].rfind(':') {
-            Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
+            Some(i) => (
+                &name_tag[..last_slash + i],
+                Some(&name_tag[last_slash + i + 1..]),
+            ),
             None => (name_tag, None),
         };
         if let Some(t) = tag {
             let ok = !t.is_empty()
                 && t.len() <= 128
                 && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
             if !ok {
-                return err("a tag is 1-128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`");
+                return err(
+                    "a tag is 1-128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`",
+                );
             }
         }
         let mut parts: Vec<&str> = repository.split('/').collect();
@@ -139,8 +151,13 @@ mod tests {
 
     #[test]
     fn parses_common_forms() {
-        let i = Image::parse("111122223333.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.4.2-3f9c2ab").unwrap();
-        assert_eq!(i.repository, "111122223333.dkr.ecr.ap-northeast-2.amazonaws.com/student");
+        let i =
+            Image::parse("111122223333.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.4.2-3f9c2ab")
+                .unwrap();
+        assert_eq!(
+            i.repository,
+            "111122223333.dkr.ecr.ap-northeast-2.amazonaws.com/student"
+        );
         assert_eq!(i.tag.as_deref(), Some("1.4.2-3f9c2ab"));
         let i = Image::parse("localhost:5000/a/b:1").unwrap();
         assert_eq!(i.repository, "localhost:5000/a/b");
@@ -151,9 +168,18 @@ mod tests {
     #[test]
     fn refuses_unpinned_and_latest() {
         assert_eq!(Image::parse("redis"), Err(ImageError::Unpinned));
-        assert_eq!(Image::parse("registry:5000/redis"), Err(ImageError::Unpinned));
+        assert_eq!(
+            Image::parse("registry:5000/redis"),
+            Err(ImageError::Unpinned)
+        );
         assert_eq!(Image::parse("redis:latest"), Err(ImageError::Latest));
-        assert!(matches!(Image::parse("Redis:1"), Err(ImageError::Syntax(_))));
-        assert!(matches!(Image::parse("redis:1 2"), Err(ImageError::Syntax(_))));
+        assert!(matches!(
+            Image::parse("Redis:1"),
+            Err(ImageError::Syntax(_))
+        ));
+        assert!(matches!(
+            Image::parse("redis:1 2"),
+            Err(ImageError::Syntax(_))
+        ));
     }
 }

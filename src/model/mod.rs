@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use crate::catalog::types::{
     Colour, FlannelBackend, IngressClass, ProbeType, Resources, StrategyType,
 };
-use crate::catalog::{Parsed, push_pointer};
+use crate::catalog::{push_pointer, Parsed};
 use crate::diag::{Problems, SourceFile};
 pub use image::Image;
 
@@ -283,13 +283,14 @@ pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
 }
 
 fn merge_resources(d: Option<&Resources>, s: Option<&Resources>) -> ResourcesModel {
-    let pick = |f: fn(&Resources) -> Option<String>| {
-        s.and_then(f).or_else(|| d.and_then(f))
-    };
-    let cpu = pick(|r| r.cpu.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| DEFAULT_CPU.to_owned());
-    let memory = pick(|r| r.memory.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| DEFAULT_MEMORY.to_owned());
+    let pick = |f: fn(&Resources) -> Option<String>| s.and_then(f).or_else(|| d.and_then(f));
+    let cpu =
+        pick(|r| r.cpu.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| DEFAULT_CPU.to_owned());
+    let memory = pick(|r| r.memory.as_ref().map(|q| q.0.clone()))
+        .unwrap_or_else(|| DEFAULT_MEMORY.to_owned());
     let cpu_limit = pick(|r| r.cpu_limit.as_ref().map(|q| q.0.clone()));
-    let memory_limit = pick(|r| r.memory_limit.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| memory.clone());
+    let memory_limit =
+        pick(|r| r.memory_limit.as_ref().map(|q| q.0.clone())).unwrap_or_else(|| memory.clone());
     ResourcesModel {
         cpu,
         memory,
@@ -301,22 +302,29 @@ fn merge_resources(d: Option<&Resources>, s: Option<&Resources>) -> ResourcesMod
 fn resolve(parsed: &Parsed) -> Model {
     let c = &parsed.catalog;
     let defaults = c.defaults.clone().unwrap_or_default();
-    let default_ns = defaults.namespace.clone().unwrap_or_else(|| c.project.clone());
+    let default_ns = defaults
+        .namespace
+        .clone()
+        .unwrap_or_else(|| c.project.clone());
     let ingress = c.ingress.as_ref().map(|i| IngressModel {
         host: i.host.clone(),
         class: i.class,
         tls_secret: i.tls_secret.clone(),
         https_redirect: i.https_redirect.unwrap_or(i.tls_secret.is_some()),
     });
-    let k3s = c.cluster.as_ref().and_then(|cl| cl.k3s.as_ref()).map(|k| K3sModel {
-        version: k.version.clone(),
-        servers: k.servers,
-        agents: k.agents,
-        flannel_backend: k.flannel_backend,
-        embedded_registry: k.embedded_registry,
-        ipv6: k.ipv6,
-        cis_profile: k.cis_profile,
-    });
+    let k3s = c
+        .cluster
+        .as_ref()
+        .and_then(|cl| cl.k3s.as_ref())
+        .map(|k| K3sModel {
+            version: k.version.clone(),
+            servers: k.servers,
+            agents: k.agents,
+            flannel_backend: k.flannel_backend,
+            embedded_registry: k.embedded_registry,
+            ipv6: k.ipv6,
+            cis_profile: k.cis_profile,
+        });
     let kubernetes = c
         .kubernetes
         .clone()
@@ -394,7 +402,10 @@ fn resolve(parsed: &Parsed) -> Model {
         let probes = ProbesModel {
             readiness: probe(sp.readiness.clone().or(dp.readiness.clone())),
             liveness: probe(sp.liveness.clone().or(dp.liveness.clone())),
-            initial_delay: sp.initial_delay.or(dp.initial_delay).unwrap_or(DEFAULT_PROBE_DELAY),
+            initial_delay: sp
+                .initial_delay
+                .or(dp.initial_delay)
+                .unwrap_or(DEFAULT_PROBE_DELAY),
         };
 
         let ds = defaults.strategy.clone().unwrap_or_default();

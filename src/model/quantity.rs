@@ -2,7 +2,9 @@
 
 /// The value of a quantity in base units, or `None` if it does not parse.
 pub fn value(q: &str) -> Option<f64> {
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(q.len());
     let (num, suffix) = q.split_at(split);
     let n: f64 = num.parse().ok()?;
     let k = 1000f64;

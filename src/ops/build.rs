@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::write::{self, Drift, WriteError};
-use crate::{CompileError, compile};
+use crate::{compile, CompileError};
 
 /// Options of `gen build`.
 #[derive(Debug, Clone)]
@@ -83,7 +83,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
     })?;
     let name = opts.catalog.to_string_lossy().into_owned();
     let compiled = compile(&name, &bytes)?;
-    let out = opts.out.clone().unwrap_or_else(|| default_out(&opts.catalog));
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&opts.catalog));
     if opts.check {
         let drift = write::check_tree(&out, &compiled.tree)?;
         return Ok(if drift.is_clean() {

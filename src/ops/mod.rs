@@ -4,4 +4,4 @@
 
 pub mod build;
 
-pub use build::{BuildError, BuildOptions, BuildOutcome, build};
+pub use build::{build, BuildError, BuildOptions, BuildOutcome};

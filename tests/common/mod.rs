@@ -41,7 +41,12 @@ pub fn snapshot_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(|e| {
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (rel, std::fs::read(e.path()).unwrap())
         })
         .collect();
@@ -59,7 +64,10 @@ pub fn assert_matches_file(expected: &Path, actual: &str) {
         return;
     }
     let want = std::fs::read_to_string(expected).unwrap_or_else(|_| {
-        panic!("{} is missing; run `GEN_BLESS=1 cargo test` and review it", expected.display())
+        panic!(
+            "{} is missing; run `GEN_BLESS=1 cargo test` and review it",
+            expected.display()
+        )
     });
     if want != actual {
         let diff = similar::TextDiff::from_lines(want.as_str(), actual)

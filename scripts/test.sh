@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs the Python peer tools
+# into ./.venv, then runs the CI gates (fmt, clippy -D warnings) and every test.
+# Usage: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+  echo "error: cargo not found; install Rust from https://rustup.rs" >&2
+  exit 2
+fi
+
+# Peer tools that check gen's outputs, pinned, in a local venv.
+VENV=.venv
+if [[ ! -x "$VENV/bin/python" ]]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-peers.txt
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo test"
+GEN_VENV="$PWD/$VENV" GEN_REQUIRE_PEERS=1 cargo test --locked --no-fail-fast
