@@ -121,9 +121,9 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
     // Repair a copy so semantic checks can run on the rest of the catalog.
     let (repaired, tainted) = schema::repair(&loaded.value);
     let parsed = repaired.and_then(|value| {
-        let ok = schema::is_valid(&value);
-        ok.then(|| typed(src, &value, &loaded.spans).ok())
-            .flatten()
+        // Valid except possibly for names kept on purpose; serde does not care.
+        typed(src, &value, &loaded.spans)
+            .ok()
             .map(|catalog| Parsed {
                 catalog,
                 spans: loaded.spans.clone(),

@@ -107,12 +107,15 @@ pub fn is_valid(value: &Value) -> bool {
 /// The scope a schema error taints: the service it is in, else its top-level
 /// section (the whole catalog for top-level keys).
 fn scope_of(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return String::new();
+    }
     let segs: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
         ["services", name, ..] => format!("/services/{name}"),
-        ["cluster", part, _, ..] => format!("/cluster/{part}"),
-        [first, _, ..] => format!("/{first}"),
-        _ => String::new(),
+        ["cluster", part, ..] => format!("/cluster/{part}"),
+        [first, ..] => format!("/{first}"),
+        [] => String::new(),
     }
 }
 
@@ -123,7 +126,7 @@ enum Fix {
     /// Drop unknown keys from the mapping.
     RemoveKeys(Vec<String>),
     /// Keep the node (invalid names: removing them would invent errors).
-    Keep,
+    Keep(String),
     /// Remove the invalid node.
     Remove,
 }
@@ -155,11 +158,22 @@ pub fn repair(value: &Value) -> (Option<Value>, Vec<String>) {
                     ValidationErrorKind::AdditionalProperties { unexpected } => {
                         Fix::RemoveKeys(unexpected.clone())
                     }
-                    ValidationErrorKind::PropertyNames { .. } => Fix::Keep,
+                    ValidationErrorKind::PropertyNames { error } => {
+                        Fix::Keep(error.instance().as_str().unwrap_or_default().to_owned())
+                    }
                     _ => Fix::Remove,
                 };
                 (pointer, fix)
             })
+            .collect();
+        for (pointer, fix) in &fixes {
+            if let Fix::Keep(name) = fix {
+                tainted.push(scope_of(&push_pointer(pointer, name)));
+            }
+        }
+        let fixes: Vec<(String, Fix)> = fixes
+            .into_iter()
+            .filter(|(_, f)| !matches!(f, Fix::Keep(_)))
             .collect();
         if fixes.is_empty() {
             tainted.sort();
@@ -169,7 +183,7 @@ pub fn repair(value: &Value) -> (Option<Value>, Vec<String>) {
         for (pointer, fix) in fixes {
             tainted.push(scope_of(&pointer));
             match fix {
-                Fix::Keep => {}
+                Fix::Keep(_) => {}
                 Fix::RemoveKeys(keys) => {
                     if let Some(Value::Object(m)) = cur.pointer_mut(&pointer) {
                         for k in keys {
@@ -417,6 +431,15 @@ fn describe(
             };
             let help = if what == "environment variable name" {
                 "use letters, digits, `_`, `.` and `-`, not starting with a digit".to_owned()
+            } else if what == "service name" {
+                let base = "service names use lowercase letters, digits and `-`, start with a letter, end with a letter or digit, and have at most 53 characters (Kubernetes Service and Helm release names)";
+                match suggest_label(name) {
+                    Some(s) if s.starts_with(|c: char| c.is_ascii_lowercase()) => format!(
+                        "{base}; try `{}`",
+                        s.chars().take(53).collect::<String>().trim_end_matches('-')
+                    ),
+                    _ => base.to_owned(),
+                }
             } else {
                 let base = "names must be DNS-1123 labels: lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters";
                 match suggest_label(name) {

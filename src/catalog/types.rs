@@ -15,8 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::scalars::{Cidr, IntOrPercent, Quantity};
 
-/// Regex for a DNS-1123 label (names of services, namespaces, the project).
+/// Regex for a DNS-1123 label (namespaces, the project).
 pub const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// Regex for a service name: a DNS-1035 label (Kubernetes Service names must
+/// start with a letter) of at most 53 characters (Helm's release name limit,
+/// which also leaves room for the `-canary` / `-green` suffixes).
+pub const SERVICE_NAME: &str = "^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$";
 /// Regex for an HTTP path prefix used in `routes`.
 pub const ROUTE: &str = "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$";
 /// Regex for an environment variable name.
@@ -68,8 +72,9 @@ pub struct Catalog {
     /// Values every service inherits unless it sets its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Defaults>,
-    /// The services, keyed by name (a DNS-1123 label, at most 63 characters).
-    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL, "maxLength": 63 }))]
+    /// The services, keyed by name: lowercase letters, digits and `-`, starting
+    /// with a letter, at most 53 characters.
+    #[schemars(extend("propertyNames" = { "pattern": SERVICE_NAME, "maxLength": 53 }))]
     pub services: BTreeMap<String, Service>,
 }
 
@@ -413,7 +418,9 @@ pub struct Service {
     /// Container port the service listens on (1-65535).
     #[schemars(range(min = 1, max = 65535))]
     pub port: u32,
-    /// Fixed replica count. With `hpa`, the initial count (must lie inside the HPA range).
+    /// Fixed replica count. With `hpa` it must lie inside the HPA range and is
+    /// the count used when the HPA is switched off; the HPA owns the count
+    /// otherwise, so the Deployment does not pin it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 10000))]
     pub replicas: Option<u32>,
@@ -450,7 +457,7 @@ pub struct Service {
     pub secret_env: BTreeMap<String, String>,
     /// Names of services this one sends requests to (allowed by NetworkPolicy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(inner(regex(pattern = DNS_LABEL)))]
+    #[schemars(inner(regex(pattern = SERVICE_NAME)))]
     pub calls: Vec<String>,
     /// CPU and memory; overrides `defaults.resources` key by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,9 +59,6 @@ pub fn run(parsed: &Parsed) -> Vec<Problem> {
     calls(&mut cx, c);
     cluster(&mut cx, c);
     if let Some(d) = &c.defaults {
-        if let Some(r) = &d.resources {
-            resources(&mut cx, "/defaults/resources", r);
-        }
         if let Some(s) = &d.strategy {
             strategy(&mut cx, "/defaults/strategy", s, None);
         }
@@ -69,10 +66,34 @@ pub fn run(parsed: &Parsed) -> Vec<Problem> {
     cx.out
 }
 
+/// Labels gen sets itself on Namespaces.
+const RESERVED_NS_LABELS: [&str; 2] = ["app.kubernetes.io/part-of", "kubernetes.io/metadata.name"];
+
 fn namespaces(cx: &mut Ctx, c: &Catalog) {
     let Some(declared) = &c.namespaces else {
         return;
     };
+    for (name, ns) in declared {
+        for key in ns
+            .labels
+            .keys()
+            .filter(|k| RESERVED_NS_LABELS.contains(&k.as_str()))
+        {
+            let ptr = push_pointer(
+                &push_pointer(&push_pointer("/namespaces", name), "labels"),
+                key,
+            );
+            let p = cx
+                .problem(
+                    "catalog::reserved-label",
+                    cx.key(&ptr),
+                    format!("label `{key}` is set by gen and Kubernetes"),
+                )
+                .label("reserved")
+                .help("remove it; gen sets it from the project and namespace names");
+            cx.push(p);
+        }
+    }
     let names: Vec<&str> = declared.keys().map(String::as_str).collect();
     let check = |cx: &mut Ctx, pointer: String, ns: &str| {
         if !declared.contains_key(ns) {
@@ -198,20 +219,13 @@ fn services(cx: &mut Ctx, c: &Catalog) {
             }
         }
 
-        if let Some(r) = &s.resources {
-            resources(cx, &at("resources"), r);
-        }
+        let dres = c.defaults.as_ref().and_then(|d| d.resources.as_ref());
+        effective_resources(cx, &sp, s.resources.as_ref(), dres);
+        let dstrat = c.defaults.as_ref().and_then(|d| d.strategy.as_ref());
         if let Some(st) = &s.strategy {
-            let inherited = c
-                .defaults
-                .as_ref()
-                .and_then(|d| d.strategy.as_ref())
-                .and_then(|d| d.kind);
-            strategy(cx, &at("strategy"), st, inherited);
-        } else if let Some(ds) = c.defaults.as_ref().and_then(|d| d.strategy.as_ref()) {
-            // Inherited canary/blue-green needs per-service images; defaults can only set rolling knobs.
-            let _ = ds;
+            strategy(cx, &at("strategy"), st, dstrat.and_then(|d| d.kind));
         }
+        effective_strategy(cx, &sp, s.strategy.as_ref(), dstrat);
 
         // Route list without duplicates inside one service.
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -258,24 +272,107 @@ fn image(cx: &mut Ctx, pointer: &str, raw: &str) {
     cx.push(p);
 }
 
-fn resources(cx: &mut Ctx, pointer: &str, r: &Resources) {
-    let pairs = [
-        ("cpu", &r.cpu, "cpu_limit", &r.cpu_limit),
-        ("memory", &r.memory, "memory_limit", &r.memory_limit),
+/// Compare effective (service over defaults) requests and limits.
+fn effective_resources(
+    cx: &mut Ctx,
+    sp: &str,
+    own: Option<&Resources>,
+    defaults: Option<&Resources>,
+) {
+    type Get = fn(&Resources) -> Option<&crate::catalog::scalars::Quantity>;
+    let pick = |get: Get, key: &str| -> Option<(String, String)> {
+        if let Some(q) = own.and_then(get) {
+            return Some((
+                q.0.clone(),
+                push_pointer(&push_pointer(sp, "resources"), key),
+            ));
+        }
+        defaults
+            .and_then(get)
+            .map(|q| (q.0.clone(), push_pointer("/defaults/resources", key)))
+    };
+    let pairs: [(&str, Get, &str, Get); 2] = [
+        (
+            "cpu",
+            |r| r.cpu.as_ref(),
+            "cpu_limit",
+            |r| r.cpu_limit.as_ref(),
+        ),
+        (
+            "memory",
+            |r| r.memory.as_ref(),
+            "memory_limit",
+            |r| r.memory_limit.as_ref(),
+        ),
     ];
-    for (req_key, req, lim_key, lim) in pairs {
-        let (Some(req), Some(lim)) = (req, lim) else {
+    for (req_key, req_get, lim_key, lim_get) in pairs {
+        let (Some((req, req_ptr)), Some((lim, lim_ptr))) =
+            (pick(req_get, req_key), pick(lim_get, lim_key))
+        else {
             continue;
         };
-        let (Some(a), Some(b)) = (quantity::value(&req.0), quantity::value(&lim.0)) else {
+        let (Some(a), Some(b)) = (quantity::value(&req), quantity::value(&lim)) else {
             continue;
         };
         if b < a {
+            let (at, other, other_text) = if lim_ptr.starts_with(sp) {
+                (lim_ptr, req_ptr, "request")
+            } else {
+                (req_ptr, lim_ptr, "limit")
+            };
             let p = cx
-                .problem("catalog::limit-below-request", cx.val(&push_pointer(pointer, lim_key)), format!("`{lim_key}` ({}) is below the request `{req_key}` ({})", lim.0, req.0))
-                .label("limit")
-                .note(cx.val(&push_pointer(pointer, req_key)), "request")
+                .problem("catalog::limit-below-request", cx.val(&at), format!("`{lim_key}` ({lim}) is below the request `{req_key}` ({req})"))
+                .label("here")
+                .note(cx.val(&other), other_text)
                 .help("Kubernetes refuses a limit below its request; raise the limit or lower the request");
+            cx.push(p);
+        }
+    }
+}
+
+/// Checks on the effective strategy of a service (its own over defaults).
+fn effective_strategy(cx: &mut Ctx, sp: &str, own: Option<&Strategy>, defaults: Option<&Strategy>) {
+    use crate::catalog::scalars::IntOrPercent;
+    let kind = own
+        .and_then(|s| s.kind)
+        .or(defaults.and_then(|d| d.kind))
+        .unwrap_or_default();
+    let sptr = push_pointer(sp, "strategy");
+    if kind == StrategyType::Canary && own.and_then(|s| s.canary_image.as_ref()).is_none() {
+        let at = if own.is_some() {
+            cx.key(&sptr)
+        } else {
+            cx.key(sp)
+        };
+        let p = cx
+            .problem("catalog::canary-image", at, "a canary strategy needs `canary_image`, the new version to try")
+            .label("canary without a candidate")
+            .help("add `strategy: {canary_image: <repository>:<new tag>}`; promote by moving it to `image` and removing the canary");
+        cx.push(p);
+    }
+    if kind == StrategyType::BlueGreen {
+        return;
+    }
+    type Get = fn(&Strategy) -> Option<&IntOrPercent>;
+    let pick = |get: Get, key: &str| {
+        own.and_then(get)
+            .map(|v| (v.clone(), push_pointer(&sptr, key)))
+            .or_else(|| {
+                defaults
+                    .and_then(get)
+                    .map(|v| (v.clone(), push_pointer("/defaults/strategy", key)))
+            })
+    };
+    let zero = |v: &IntOrPercent| matches!(v, IntOrPercent::Int(0) | IntOrPercent::Percent(0));
+    let surge = pick(|s| s.max_surge.as_ref(), "max_surge");
+    let unavailable = pick(|s| s.max_unavailable.as_ref(), "max_unavailable");
+    if let (Some((s, sptr2)), Some((u, uptr))) = (surge, unavailable) {
+        if zero(&s) && zero(&u) {
+            let p = cx
+                .problem("catalog::rolling-stuck", cx.val(&sptr2), "`max_surge` and `max_unavailable` are both 0, so a rollout can never make progress")
+                .label("no room to roll")
+                .note(cx.val(&uptr), "also 0")
+                .help("for zero downtime keep `max_unavailable: 0` and set `max_surge: 1` (or 25%)");
             cx.push(p);
         }
     }
@@ -336,18 +433,6 @@ fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<Strateg
             cx.push(p);
         }
     }
-    let zero = |v: &Option<crate::catalog::scalars::IntOrPercent>| {
-        use crate::catalog::scalars::IntOrPercent::*;
-        matches!(v, Some(Int(0)) | Some(Percent(0)))
-    };
-    if zero(&s.max_surge) && zero(&s.max_unavailable) {
-        let p = cx
-            .problem("catalog::rolling-stuck", cx.val(&push_pointer(pointer, "max_surge")), "`max_surge` and `max_unavailable` are both 0, so a rollout can never make progress")
-            .label("no room to roll")
-            .note(cx.val(&push_pointer(pointer, "max_unavailable")), "also 0")
-            .help("for zero downtime keep `max_unavailable: 0` and set `max_surge: 1` (or 25%)");
-        cx.push(p);
-    }
     for field in ["blue_image", "green_image", "canary_image"] {
         let v = match field {
             "blue_image" => &s.blue_image,
@@ -358,13 +443,26 @@ fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<Strateg
             image(cx, &push_pointer(pointer, field), raw);
         }
     }
-    if kind == StrategyType::Canary && s.canary_image.is_none() && !pointer.starts_with("/defaults")
-    {
-        let p = cx
-            .problem("catalog::canary-image", cx.key(pointer), "a canary strategy needs `canary_image`, the new version to try")
-            .label("canary without a candidate")
-            .help("add `canary_image: <repository>:<new tag>`; promote by moving it to `image` and removing the canary");
-        cx.push(p);
+    if pointer.starts_with("/defaults") {
+        for (field, set) in [
+            ("blue_image", s.blue_image.is_some()),
+            ("green_image", s.green_image.is_some()),
+            ("canary_image", s.canary_image.is_some()),
+        ] {
+            if set {
+                let p = cx
+                    .problem(
+                        "catalog::strategy-field",
+                        cx.key(&push_pointer(pointer, field)),
+                        format!("`{field}` cannot be a default: images belong to one service"),
+                    )
+                    .label("not inherited")
+                    .help(format!(
+                        "move `{field}` into the `strategy` of the service it belongs to"
+                    ));
+                cx.push(p);
+            }
+        }
     }
 }
 
@@ -400,7 +498,11 @@ fn routes(cx: &mut Ctx, c: &Catalog) {
             match owners.get(&(host.clone(), norm.clone())) {
                 Some((other, other_ptr)) => {
                     let p = cx
-                        .problem("catalog::route-conflict", cx.val(&pointer), format!("route `{r}` on host `{host}` is claimed by both `{other}` and `{name}`"))
+                        .problem("catalog::route-conflict", cx.val(&pointer), if host.is_empty() {
+                            format!("route `{r}` is claimed by both `{other}` and `{name}`")
+                        } else {
+                            format!("route `{r}` on host `{host}` is claimed by both `{other}` and `{name}`")
+                        })
                         .label(format!("claimed by `{name}`"))
                         .note(cx.val(other_ptr), format!("already claimed by `{other}`"))
                         .help("each path prefix on a host must belong to one service; rename one of the routes or move one service to another `host`");
