@@ -198,6 +198,16 @@ pub struct Problems(pub Vec<Problem>);
 impl Problems {
     /// Sort by position (then code) and drop exact duplicates.
     pub fn finish(mut self) -> Self {
+        // A YAML-level problem (bad tag, bad merge) explains any schema
+        // complaint about the same node; keep only the former.
+        let yaml_spans: Vec<Range<usize>> = self
+            .0
+            .iter()
+            .filter(|p| p.code.starts_with("catalog::yaml-"))
+            .map(|p| p.span.clone())
+            .collect();
+        self.0
+            .retain(|p| p.code.starts_with("catalog::yaml-") || !yaml_spans.contains(&p.span));
         self.0.sort_by(|a, b| {
             (a.span.start, a.span.end, a.code, &a.message).cmp(&(
                 b.span.start,

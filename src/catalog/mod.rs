@@ -84,7 +84,7 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
             vec![],
         );
     }
-    let loaded = match yaml::load(src) {
+    let mut loaded = match yaml::load(src) {
         Ok(l) => l,
         Err(p) => return (None, p, vec![]),
     };
@@ -103,7 +103,8 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
             vec![],
         );
     }
-    let problems = schema::check(src, &loaded);
+    let mut problems = std::mem::take(&mut loaded.problems);
+    problems.extend(schema::check(src, &loaded));
     if problems.is_empty() {
         return match typed(src, &loaded.value, &loaded.spans) {
             Ok(catalog) => (
@@ -153,15 +154,27 @@ fn typed(
                 Segment::Unknown => {}
             }
         }
+        let inner = e.inner().to_string();
+        let (message, help) = if inner.contains("floating point") {
+            (
+                format!("`{}` must be a whole number", schema::dotted(&pointer)),
+                "write it without a fraction, e.g. `8080` instead of `8080.0`".to_owned(),
+            )
+        } else {
+            (
+                format!("`{}` is invalid: {inner}", schema::dotted(&pointer)),
+                "see docs/catalog.md for the allowed values".to_owned(),
+            )
+        };
         Box::new(
             Problem::new(
                 src,
                 "catalog::invalid-value",
                 spans.value(&pointer),
-                format!("`{}` is invalid: {}", schema::dotted(&pointer), e.inner()),
+                message,
             )
             .label("invalid value")
-            .help("see docs/catalog.md for the allowed values"),
+            .help(help),
         )
     })
 }

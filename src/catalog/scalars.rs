@@ -10,7 +10,7 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 /// Regex for a Kubernetes resource quantity as written in a catalog.
 pub const QUANTITY: &str = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
 /// Regex for a percentage such as `25%`.
-pub const PERCENT: &str = "^[0-9]{1,3}%$";
+pub const PERCENT: &str = "^([0-9]|[1-9][0-9]|100)%$";
 
 /// A Kubernetes resource quantity (`250m`, `1`, `512Mi`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -496,7 +496,13 @@ fn describe(
                 .map(|t| type_name(t))
                 .collect::<Vec<_>>()
                 .join(" or ");
-            let help = type_help(&expected, instance, field).or(help_desc);
+            let written = src
+                .text()
+                .get(spans.value(pointer))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            let help = type_help(&expected, instance, field, &written).or(help_desc);
             let mut pr = Problem::new(
                 src,
                 "catalog::wrong-type",
@@ -672,11 +678,17 @@ fn type_str(t: jsonschema::types::JsonType) -> &'static str {
     }
 }
 
-fn type_help(expected: &[&str], found: &Value, field: &str) -> Option<String> {
+fn type_help(expected: &[&str], found: &Value, field: &str, written: &str) -> Option<String> {
     let wants = |t: &str| expected.contains(&t);
+    // Quote what the user wrote (`1.10`), not the number YAML made of it (`1.1`).
+    let literal = if written.is_empty() {
+        found.to_string()
+    } else {
+        written.to_owned()
+    };
     match found {
         Value::Number(_) | Value::Bool(_) if wants("string") => Some(format!(
-            "quote the value so YAML reads it as text: `{field}: \"{found}\"`"
+            "quote the value so YAML reads it as text: `{field}: \"{literal}\"`"
         )),
         Value::String(s) if wants("boolean") => Some(match s.to_lowercase().as_str() {
             "yes" | "on" | "y" => "write `true` (YAML 1.2 reads yes/on as text)".to_owned(),

@@ -93,6 +93,9 @@ pub fn push_pointer(base: &str, segment: &str) -> String {
 pub struct Loaded {
     /// The document as JSON.
     pub value: Value,
+    /// Problems that did not stop loading (duplicate keys, bad tags, bad
+    /// merges): the first value wins and loading goes on.
+    pub problems: Vec<Problem>,
     /// Spans of every node.
     pub spans: SpanIndex,
 }
@@ -219,6 +222,22 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
+                if b.in_key_position() {
+                    if let Some(t) = tag
+                        .as_deref()
+                        .filter(|t| !(is_core_handle(t) && t.suffix == "str"))
+                    {
+                        b.problems.push(
+                            Problem::new(
+                                src,
+                                "catalog::yaml-tag",
+                                range.clone(),
+                                format!("unsupported YAML tag `{}{}` on a key", t.handle, t.suffix),
+                            )
+                            .help("remove the tag; keys are plain text"),
+                        );
+                    }
+                }
                 if b.take_key(&text, style, range.clone()) {
                     continue;
                 }
@@ -364,13 +383,11 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
             }
         }
     }
-    if !b.problems.is_empty() {
-        return Err(b.problems);
-    }
     let value = b.root.take().unwrap_or(Value::Null);
     Ok(Loaded {
         value,
         spans: b.spans,
+        problems: b.problems,
     })
 }
 
@@ -503,12 +520,24 @@ impl Builder<'_> {
             }) => {
                 if *merging {
                     *merging = false;
-                    match value {
-                        Value::Array(items) => {
-                            merges.extend(items.into_iter().map(|v| (v, range.clone())))
-                        }
-                        v => merges.push((v, range)),
+                    let items = match value {
+                        Value::Array(items) => items,
+                        v => vec![v],
+                    };
+                    if items.iter().any(|v| !v.is_object()) {
+                        self.problems.push(
+                            Problem::new(
+                                self.src,
+                                "catalog::yaml-merge",
+                                range,
+                                "a `<<` merge key needs a mapping (or a list of mappings)",
+                            )
+                            .label("not a mapping")
+                            .help("merge an anchored mapping, e.g. `<<: *defaults`"),
+                        );
+                        return true;
                     }
+                    merges.extend(items.into_iter().map(|v| (v, range.clone())));
                     return true;
                 }
                 let Some((key, key_span)) = pending.take() else {
@@ -726,9 +755,10 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_errors() {
-        let e = load_str("a: 1\na: 2\n").unwrap_err();
-        assert_eq!(e[0].code, "catalog::duplicate-key");
-        assert_eq!(e[0].line_col(), (2, 1));
+        let l = load_str("a: 1\na: 2\n").unwrap();
+        assert_eq!(l.problems[0].code, "catalog::duplicate-key");
+        assert_eq!(l.problems[0].line_col(), (2, 1));
+        assert_eq!(l.value["a"], 1, "the first value wins");
     }
 
     #[test]

@@ -115,6 +115,16 @@ fn namespaces(cx: &mut Ctx, c: &Catalog) {
             cx.push(p);
         }
     };
+    let check_key = |cx: &mut Ctx, pointer: String, ns: &str| {
+        if !declared.contains_key(ns) {
+            let p = cx
+                .problem("catalog::unknown-namespace", cx.key(&pointer), format!("this service runs in namespace `{ns}` (the project name), which is not declared"))
+                .label("no `namespace` set")
+                .note(cx.val("/project"), "default namespace comes from here")
+                .help(format!("set `namespace:` on the service or `defaults.namespace`, or declare `{ns}` under `namespaces:`"));
+            cx.push(p);
+        }
+    };
     if let Some(ns) = c.defaults.as_ref().and_then(|d| d.namespace.as_deref()) {
         check(cx, "/defaults/namespace".to_owned(), ns);
     }
@@ -131,7 +141,7 @@ fn namespaces(cx: &mut Ctx, c: &Catalog) {
             .and_then(|d| d.namespace.as_ref())
             .is_none()
         {
-            check(cx, push_pointer("/services", name), &c.project);
+            check_key(cx, push_pointer("/services", name), &c.project);
         }
     }
 }
@@ -305,16 +315,31 @@ fn effective_resources(
             |r| r.memory_limit.as_ref(),
         ),
     ];
+    // Requests fall back to gen's built-in defaults (then reported at the limit).
+    let builtin = |key: &str| match key {
+        "cpu" => Some((crate::model::DEFAULT_CPU.to_owned(), String::new())),
+        "memory" => Some((crate::model::DEFAULT_MEMORY.to_owned(), String::new())),
+        _ => None,
+    };
     for (req_key, req_get, lim_key, lim_get) in pairs {
-        let (Some((req, req_ptr)), Some((lim, lim_ptr))) =
-            (pick(req_get, req_key), pick(lim_get, lim_key))
-        else {
+        let (Some((req, req_ptr)), Some((lim, lim_ptr))) = (
+            pick(req_get, req_key).or_else(|| builtin(req_key)),
+            pick(lim_get, lim_key),
+        ) else {
             continue;
         };
         let (Some(a), Some(b)) = (quantity::value(&req), quantity::value(&lim)) else {
             continue;
         };
         if b < a {
+            if req_ptr.is_empty() {
+                let p = cx
+                    .problem("catalog::limit-below-request", cx.val(&lim_ptr), format!("`{lim_key}` ({lim}) is below gen's default request `{req_key}` ({req})"))
+                    .label("here")
+                    .help(format!("raise the limit, or set the request `{req_key}` at or below it"));
+                cx.push(p);
+                continue;
+            }
             let (at, other, other_text) = if lim_ptr.starts_with(sp) {
                 (lim_ptr, req_ptr, "request")
             } else {
