@@ -53,28 +53,18 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Problems> {
 /// Parse and schema-check a catalog. All problems found are returned together.
 pub fn parse(src: &SourceFile) -> Result<Parsed, Problems> {
     match parse_lenient(src) {
-        (Some(p), problems) if problems.is_empty() => Ok(p),
-        (_, problems) => Err(Problems(problems).finish()),
+        (Some(p), problems, _) if problems.is_empty() => Ok(p),
+        (_, problems, _) => Err(Problems(problems).finish()),
     }
 }
 
 /// Parse leniently: besides the problems, return a best-effort typed catalog
 /// when the schema errors could be repaired (invalid optional values removed,
 /// missing values filled with placeholders), so that semantic checks can still
-/// run and report everything in one pass. The second element lists the
-/// *tainted* pointers: scopes whose semantic findings must be discarded
+/// run and report everything in one pass. The third element lists the
+/// *tainted* scopes (JSON pointers) whose semantic findings must be discarded
 /// because they were repaired.
-pub fn parse_lenient(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>) {
-    let (parsed, problems, _) = parse_inner(src);
-    (parsed, problems)
-}
-
-/// Like [`parse_lenient`], also returning the tainted scopes.
-pub fn parse_with_taint(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) {
-    parse_inner(src)
-}
-
-fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) {
+pub fn parse_lenient(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) {
     if src.text().trim().is_empty() || is_only_comments(src.text()) {
         return (
             None,
@@ -106,7 +96,7 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
     let mut problems = std::mem::take(&mut loaded.problems);
     problems.extend(schema::check(src, &loaded));
     if problems.is_empty() {
-        return match typed(src, &loaded.value, &loaded.spans) {
+        return match typed(src, loaded.value, &loaded.spans) {
             Ok(catalog) => (
                 Some(Parsed {
                     catalog,
@@ -123,23 +113,22 @@ fn parse_inner(src: &SourceFile) -> (Option<Parsed>, Vec<Problem>, Vec<String>) 
     let (repaired, tainted) = schema::repair(&loaded.value);
     let parsed = repaired.and_then(|value| {
         // Valid except possibly for names kept on purpose; serde does not care.
-        typed(src, &value, &loaded.spans)
-            .ok()
-            .map(|catalog| Parsed {
-                catalog,
-                spans: loaded.spans.clone(),
-                source: src.clone(),
-            })
+        typed(src, value, &loaded.spans).ok().map(|catalog| Parsed {
+            catalog,
+            spans: loaded.spans.clone(),
+            source: src.clone(),
+        })
     });
     (parsed, problems, tainted)
 }
 
+/// Deserialize a schema-valid value (taken by value: `x-` extension keys are
+/// dropped in place, without copying the document).
 fn typed(
     src: &SourceFile,
-    value: &serde_json::Value,
+    mut value: serde_json::Value,
     spans: &SpanIndex,
 ) -> Result<Catalog, Box<Problem>> {
-    let mut value = value.clone();
     if let serde_json::Value::Object(m) = &mut value {
         m.retain(|k, _| !k.starts_with("x-"));
     }

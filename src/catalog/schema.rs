@@ -99,11 +99,6 @@ pub fn check(src: &SourceFile, doc: &Loaded) -> Vec<Problem> {
     out
 }
 
-/// Whether a value satisfies the schema.
-pub fn is_valid(value: &Value) -> bool {
-    validator().is_some_and(|v| v.is_valid(value))
-}
-
 /// The scope a schema error taints: the service it is in, else its top-level
 /// section (the whole catalog for top-level keys).
 fn scope_of(pointer: &str) -> String {
@@ -384,6 +379,32 @@ fn describe(
     let field = pointer.rsplit('/').next().unwrap_or("");
     let own = owner(schema_path);
     let help_desc = description(own);
+    // Enums, and `oneOf` lists of documented constants (how schemars writes
+    // enums with doc comments), share one "not one of the choices" message.
+    let choices = match kind {
+        ValidationErrorKind::Enum { options } => {
+            options.as_array().map(|a| a.iter().map(short).collect())
+        }
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
+            enum_options(schema_path)
+        }
+        _ => None,
+    };
+    if let Some(opts) = choices {
+        let got = short(instance);
+        let help = match closest(&got, opts.iter().map(String::as_str)) {
+            Some(c) => format!("did you mean `{c}`? Choose one of: {}", opts.join(", ")),
+            None => format!("choose one of: {}", opts.join(", ")),
+        };
+        return vec![Problem::new(
+            src,
+            "catalog::invalid-value",
+            spans.value(pointer),
+            format!("`{got}` is not a valid value for `{path}`"),
+        )
+        .label("unknown value")
+        .help(help)];
+    }
     match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed: Vec<&str> = own
@@ -568,25 +589,6 @@ fn describe(
             }
             vec![pr]
         }
-        ValidationErrorKind::Enum { options } => {
-            let opts: Vec<String> = options
-                .as_array()
-                .map(|a| a.iter().map(short).collect())
-                .unwrap_or_default();
-            let got = short(instance);
-            let help = match closest(&got, opts.iter().map(String::as_str)) {
-                Some(c) => format!("did you mean `{c}`? Choose one of: {}", opts.join(", ")),
-                None => format!("choose one of: {}", opts.join(", ")),
-            };
-            vec![Problem::new(
-                src,
-                "catalog::invalid-value",
-                spans.value(pointer),
-                format!("`{got}` is not a valid value for `{path}`"),
-            )
-            .label("unknown value")
-            .help(help)]
-        }
         ValidationErrorKind::MinItems { limit } => vec![Problem::new(
             src,
             "catalog::invalid-value",
@@ -612,24 +614,6 @@ fn describe(
                 pr = pr.help(h);
             }
             vec![pr]
-        }
-        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
-            if enum_options(schema_path).is_some() =>
-        {
-            let opts = enum_options(schema_path).unwrap_or_default();
-            let got = short(instance);
-            let help = match closest(&got, opts.iter().map(String::as_str)) {
-                Some(c) => format!("did you mean `{c}`? Choose one of: {}", opts.join(", ")),
-                None => format!("choose one of: {}", opts.join(", ")),
-            };
-            vec![Problem::new(
-                src,
-                "catalog::invalid-value",
-                spans.value(pointer),
-                format!("`{got}` is not a valid value for `{path}`"),
-            )
-            .label("unknown value")
-            .help(help)]
         }
         other => vec![Problem::new(
             src,

@@ -290,10 +290,7 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
                     return Err(b.problems);
                 }
             }
-            Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)
-                if b.in_key_position() =>
-            {
-                let _ = (anchor, tag);
+            Event::MappingStart(..) | Event::SequenceStart(..) if b.in_key_position() => {
                 b.problems.push(
                     Problem::new(
                         src,

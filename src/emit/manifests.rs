@@ -211,7 +211,7 @@ fn service_objects(
     }
 
     for t in &tracks {
-        docs.push(doc(&deployment(model, svc, t, &labels))?);
+        docs.push(doc(&deployment(svc, t, &labels))?);
     }
     for t in tracks.iter().filter(|t| t.autoscaled) {
         docs.push(doc(&hpa(svc, t, &labels))?);
@@ -288,12 +288,7 @@ fn probe(port: &'static str, p: &ProbeModel, delay: u32, period: i32, failures: 
     }
 }
 
-fn deployment(
-    model: &Model,
-    svc: &ServiceModel,
-    t: &Track,
-    labels: &BTreeMap<String, String>,
-) -> Deployment {
+fn deployment(svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) -> Deployment {
     let mut selector = selector_labels(svc);
     let mut pod_labels = labels.clone();
     let mut dep_labels = labels.clone();
@@ -328,7 +323,7 @@ fn deployment(
         ..Default::default()
     }));
     let r = &svc.resources;
-    let mut requests = BTreeMap::from([
+    let requests = BTreeMap::from([
         ("cpu".to_owned(), Quantity(r.cpu.clone())),
         ("memory".to_owned(), Quantity(r.memory.clone())),
     ]);
@@ -336,7 +331,6 @@ fn deployment(
     if let Some(c) = &r.cpu_limit {
         limits.insert("cpu".to_owned(), Quantity(c.clone()));
     }
-    requests.retain(|_, v| !v.0.is_empty());
 
     let container = Container {
         name: svc.name.clone(),
@@ -428,7 +422,6 @@ fn deployment(
             .collect()
     });
 
-    let _ = model;
     Deployment {
         metadata: meta(&t.name, svc, dep_labels),
         spec: Some(DeploymentSpec {

@@ -458,35 +458,27 @@ fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<Strateg
             cx.push(p);
         }
     }
-    for field in ["blue_image", "green_image", "canary_image"] {
-        let v = match field {
-            "blue_image" => &s.blue_image,
-            "green_image" => &s.green_image,
-            _ => &s.canary_image,
-        };
-        if let Some(raw) = v {
-            image(cx, &push_pointer(pointer, field), raw);
-        }
-    }
-    if pointer.starts_with("/defaults") {
-        for (field, set) in [
-            ("blue_image", s.blue_image.is_some()),
-            ("green_image", s.green_image.is_some()),
-            ("canary_image", s.canary_image.is_some()),
-        ] {
-            if set {
-                let p = cx
-                    .problem(
-                        "catalog::strategy-field",
-                        cx.key(&push_pointer(pointer, field)),
-                        format!("`{field}` cannot be a default: images belong to one service"),
-                    )
-                    .label("not inherited")
-                    .help(format!(
-                        "move `{field}` into the `strategy` of the service it belongs to"
-                    ));
-                cx.push(p);
-            }
+    let images = [
+        ("blue_image", &s.blue_image),
+        ("green_image", &s.green_image),
+        ("canary_image", &s.canary_image),
+    ];
+    for (field, value) in images {
+        let Some(raw) = value else { continue };
+        let at = push_pointer(pointer, field);
+        image(cx, &at, raw);
+        if pointer.starts_with("/defaults") {
+            let p = cx
+                .problem(
+                    "catalog::strategy-field",
+                    cx.key(&at),
+                    format!("`{field}` cannot be a default: images belong to one service"),
+                )
+                .label("not inherited")
+                .help(format!(
+                    "move `{field}` into the `strategy` of the service it belongs to"
+                ));
+            cx.push(p);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Stage 2: the validated intermediate representation.
 //!
-//! [`build`] runs every semantic check of [`check`] (collecting all problems),
+//! [`analyze`] runs every check of every stage (collecting all problems),
 //! then resolves defaults into a [`Model`] that emitters consume without
 //! re-validating. Every model item keeps the JSON pointer of the catalog node it
 //! came from, so later stages (lint) can point back at the catalog line.
@@ -236,19 +236,10 @@ pub struct ServiceModel {
     pub pointer: String,
 }
 
-/// Check the parsed catalog and build the model. All problems are reported at once.
-pub fn build(parsed: &Parsed) -> Result<Model, Problems> {
-    let problems = check::run(parsed);
-    if !problems.is_empty() {
-        return Err(Problems(problems).finish());
-    }
-    Ok(resolve(parsed))
-}
-
 /// Parse, schema-check and semantically check a catalog, reporting every
 /// problem of every stage in one go, and build the model when there are none.
 pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
-    let (parsed, mut problems, tainted) = crate::catalog::parse_with_taint(source);
+    let (parsed, mut problems, tainted) = crate::catalog::parse_lenient(source);
     let Some(parsed) = parsed else {
         return Err(Problems(problems).finish());
     };
