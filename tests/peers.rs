@@ -58,7 +58,20 @@ fn yamllint_accepts_every_generated_file() {
         "-d",
         "{extends: relaxed, rules: {line-length: disable}}",
     ]);
-    cmd.args(out_trees());
+    // Every YAML file gen writes, except chart templates (Go templates, not
+    // YAML until Helm renders them; the rendered form is the manifests).
+    let files: Vec<PathBuf> = out_trees()
+        .iter()
+        .flat_map(|t| walkdir::WalkDir::new(t).into_iter().flatten())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "yaml")
+                && !p.components().any(|c| c.as_os_str() == "templates")
+        })
+        .collect();
+    assert!(files.len() > 40);
+    cmd.args(&files);
     let o = cmd.output().unwrap();
     assert!(
         o.status.success(),
@@ -66,6 +79,198 @@ fn yamllint_accepts_every_generated_file() {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// Run a Python peer script from `tests/peers/`; return stdout, or panic
+/// with everything it printed.
+fn run_py(python: &std::path::Path, script: &str, args: &[&std::path::Path]) -> String {
+    let o = Command::new(python)
+        .arg(common::root().join("tests/peers").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{script} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout
+}
+
+fn summary(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap()
+}
+
+/// Services over every golden and example catalog.
+fn service_count(trees: &[PathBuf]) -> usize {
+    trees
+        .iter()
+        .map(|t| {
+            let bytes = std::fs::read(t.parent().unwrap().join("catalog.yaml")).unwrap();
+            gen::compile("catalog.yaml", &bytes)
+                .unwrap()
+                .model
+                .services
+                .len()
+        })
+        .sum()
+}
+
+/// Helm's engine lints every chart clean (strict: warnings count) and renders
+/// it, with default values, to exactly the objects of the service's manifest.
+#[test]
+fn helm_lints_every_chart_and_renders_exactly_the_manifests() {
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let trees = out_trees();
+    let args: Vec<&std::path::Path> = trees.iter().map(PathBuf::as_path).collect();
+    let s = summary(&run_py(&python, "helm_check.py", &args));
+    assert_eq!(s["failures"], 0);
+    assert_eq!(s["charts"], service_count(&trees));
+    assert_eq!(s["invariants"], serde_json::json!([]));
+}
+
+/// Across the four examples every kind of object is produced, by Helm.
+#[test]
+fn the_examples_produce_every_kind() {
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let trees: Vec<PathBuf> = out_trees()
+        .into_iter()
+        .filter(|t| t.starts_with(common::root().join("examples")))
+        .collect();
+    assert_eq!(trees.len(), 4);
+    let args: Vec<&std::path::Path> = trees.iter().map(PathBuf::as_path).collect();
+    let s = summary(&run_py(&python, "helm_check.py", &args));
+    for kind in [
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Ingress",
+        "NetworkPolicy",
+        "ServiceAccount",
+        "ConfigMap",
+    ] {
+        assert!(
+            s["kinds"][kind].as_u64().unwrap_or(0) > 0,
+            "no {kind} in the examples: {s}"
+        );
+    }
+    assert_eq!(s["unpinned_images"], 0);
+}
+
+/// Overrides change exactly the fields they name; bad values are refused by
+/// Helm itself (values.schema.json and template guards).
+#[test]
+fn helm_overrides_change_exactly_those_fields_and_bad_values_are_refused() {
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let s = summary(&run_py(
+        &python,
+        "helm_overrides.py",
+        &[common::root().as_path()],
+    ));
+    assert_eq!(s["failures"], 0);
+    assert!(s["refused"].as_u64().unwrap() >= 10);
+}
+
+/// `kubernetes-validate --strict` accepts every manifest, against the
+/// Kubernetes version each catalog targets.
+#[test]
+fn kubernetes_validate_strict_accepts_every_manifest() {
+    let Some(kv) = venv_tool("kubernetes-validate") else {
+        return;
+    };
+    for tree in out_trees() {
+        let bytes = std::fs::read(tree.parent().unwrap().join("catalog.yaml")).unwrap();
+        let version = format!(
+            "{}.0",
+            gen::compile("catalog.yaml", &bytes)
+                .unwrap()
+                .model
+                .kubernetes
+        );
+        let files: Vec<PathBuf> = walkdir::WalkDir::new(tree.join("manifests"))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .collect();
+        assert!(files.len() >= 2, "{}", tree.display());
+        let o = Command::new(&kv)
+            .args(["--strict", "--quiet", "-k", &version])
+            .args(&files)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "kubernetes-validate {version} on {}:\n{}{}",
+            tree.display(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// Strings hostile to Go templates, shells and YAML 1.1 go through real Helm
+/// and come out byte for byte: env values (ConfigMap data) and route paths.
+#[test]
+fn hostile_strings_come_out_of_helm_literally() {
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let dir = common::root().join("golden/hostile-strings");
+    let script = r#"
+import json, sys
+import helm_python as helm, yaml
+with helm.Chart.load(sys.argv[1]) as c:
+    out = c.render({}, name="echo", namespace="hostile")
+data, paths = None, []
+for path, text in out.items():
+    if path.endswith("NOTES.txt"):
+        continue
+    for d in yaml.safe_load_all(text):
+        if isinstance(d, dict) and d.get("kind") == "ConfigMap":
+            data = d["data"]
+        if isinstance(d, dict) and d.get("kind") == "Ingress":
+            paths = [p["path"] for r in d["spec"]["rules"] for p in r["http"]["paths"]]
+json.dump({"data": data, "paths": paths}, sys.stdout)
+"#;
+    let o = Command::new(python)
+        .args(["-c", script, dir.join("out/charts/echo").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+
+    // What the catalog says, read by gen's own YAML 1.2 loader.
+    let catalog = std::fs::read(dir.join("catalog.yaml")).unwrap();
+    let model = gen::compile("catalog.yaml", &catalog).unwrap().model;
+    let svc = &model.services[0];
+    assert!(svc.env.len() >= 18);
+    let data = seen["data"].as_object().expect("a ConfigMap");
+    for (k, v) in &svc.env {
+        assert_eq!(
+            data.get(k).and_then(|x| x.as_str()),
+            Some(v.as_str()),
+            "env {k} changed on the way through Helm"
+        );
+    }
+    assert_eq!(data.len(), svc.env.len());
+    let want: Vec<&str> = svc.routes.iter().map(|r| r.path.as_str()).collect();
+    let got: Vec<&str> = seen["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(got, want);
+    assert!(got.iter().any(|p| p.contains("$(id)")));
 }
 
 /// PyYAML reads YAML 1.1 like Go's yaml libraries (Helm, kubectl): `on`, `no`,
@@ -81,10 +286,8 @@ fn a_yaml_1_1_reader_sees_the_catalog_strings_exactly() {
 import json, sys, yaml
 out = {}
 for doc in yaml.safe_load_all(open(sys.argv[1], encoding="utf-8")):
-    if doc and doc.get("kind") == "Deployment":
-        for c in doc["spec"]["template"]["spec"]["containers"]:
-            for e in c.get("env", []):
-                out[e["name"]] = e.get("value")
+    if doc and doc.get("kind") == "ConfigMap":
+        out.update(doc["data"])
 json.dump(out, sys.stdout)
 "#;
     let o = Command::new(python)

@@ -23,7 +23,7 @@ pub fn schema() -> &'static Value {
 /// Optional keys are written either with a value or not at all: drop the
 /// `null` alternative schemars adds for `Option<T>`, so that a nested error is
 /// reported at its node instead of as a failed `anyOf` on the parent.
-fn strip_null(v: &mut Value) {
+pub(crate) fn strip_null(v: &mut Value) {
     match v {
         Value::Object(m) => {
             if let Some(Value::Array(types)) = m.get_mut("type") {

@@ -251,6 +251,13 @@ pub struct Ingress {
     /// Redirect HTTP to HTTPS (default: true when `tls_secret` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub https_redirect: Option<bool>,
+    /// Namespace the ingress controller runs in; NetworkPolicies admit it to
+    /// routed services. Default: `ingress-nginx` for nginx, `kube-system` for
+    /// traefik (K3s bundles it there). Not used by alb, whose load balancer
+    /// reaches pods from the VPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub controller_namespace: Option<String>,
 }
 
 fn default_ingress_class() -> IngressClass {
@@ -468,4 +475,40 @@ pub struct Service {
     /// Rollout strategy; overrides `defaults.strategy` key by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
+    /// Destinations outside the cluster this service connects to (a database,
+    /// an external API), allowed by its NetworkPolicy; everything else outside
+    /// is denied. Example: `[{cidr: 10.0.20.0/24, port: 3306}]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress: Vec<Egress>,
+    /// Policy waivers for this service: each names the rule and why it is
+    /// waived, e.g. `[{rule: image-latest, reason: "vendor ships only latest"}]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<Waiver>,
+}
+
+/// An allowed connection to a destination outside the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Egress {
+    /// Destination network, e.g. `10.0.20.0/24` or `0.0.0.0/0`.
+    pub cidr: Cidr,
+    /// Destination TCP port (1-65535).
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u32,
+}
+
+/// A reasoned exception to a policy rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    /// Id of the waived rule, e.g. `image-latest`.
+    #[schemars(regex(pattern = "^[a-z][a-z0-9-]*$"))]
+    pub rule: String,
+    /// Why the rule does not apply here (required, shown in reports).
+    #[schemars(length(min = 1))]
+    pub reason: String,
+    /// Last day the waiver holds, `YYYY-MM-DD` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub expires: Option<String>,
 }

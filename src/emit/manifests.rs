@@ -4,6 +4,11 @@
 //! `manifests/<namespace>/<service>.yaml` (the service's objects in apply
 //! order). Namespace names cannot contain `.`, so `namespaces.yaml` can never
 //! clash with a namespace directory.
+//!
+//! [`render`] is the Rust twin of the chart templates in
+//! `blueprints/chart/templates/`: given the same [`Values`], release name and
+//! namespace it builds the objects Helm renders. The test suite holds the two
+//! to each other with Helm's own engine.
 
 use std::collections::BTreeMap;
 
@@ -15,26 +20,50 @@ use k8s_openapi::api::autoscaling::v2::{
     MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, Namespace, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort,
-    ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
+    EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference, Namespace, PodSpec, PodTemplateSpec,
+    Probe, SecretKeySelector, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction,
+    TopologySpreadConstraint, Volume, VolumeMount,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
+use super::helm::values::{Controller, ImageValues, ProbeKind, ProbeValues, StrategyKind, Values};
 use super::{EmitError, Tree, HEADER};
-use crate::catalog::types::Colour;
-use crate::model::{Image, Model, ProbeModel, Scaling, ServiceModel, StrategyModel};
+use crate::model::Model;
 
 /// Label that distinguishes the tracks of blue-green and canary services.
 pub const TRACK_LABEL: &str = "gen.dev/track";
+/// What `.Release.Service` is in Helm.
+pub const RELEASE_SERVICE: &str = "Helm";
+
+/// The chart and release a render is for.
+#[derive(Debug, Clone)]
+pub struct Release<'a> {
+    /// Chart name (the service name).
+    pub chart: &'a str,
+    /// Chart version.
+    pub version: &'a str,
+    /// Release name.
+    pub name: &'a str,
+    /// Release namespace.
+    pub namespace: &'a str,
+}
+
+/// A rendered object: a short description for messages and its JSON form.
+pub type Object = (String, serde_json::Value);
 
 /// Serialize objects as a multi-document YAML file with the gen header.
-pub fn yaml_documents(docs: &[(String, serde_json::Value)]) -> Result<String, EmitError> {
+pub fn yaml_documents(docs: &[Object]) -> Result<String, EmitError> {
     let mut out = String::from(HEADER);
     for (i, (what, doc)) in docs.iter().enumerate() {
         if i > 0 {
@@ -54,7 +83,7 @@ pub fn yaml_documents(docs: &[(String, serde_json::Value)]) -> Result<String, Em
 
 fn doc<T: Serialize + k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>>(
     obj: &T,
-) -> Result<(String, serde_json::Value), EmitError> {
+) -> Result<Object, EmitError> {
     let what = format!(
         "{} {}",
         T::KIND,
@@ -84,192 +113,239 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
         };
         ns_docs.push(doc(&obj)?);
     }
+    super::validate::objects("manifests/namespaces.yaml", &ns_docs)?;
     tree.insert("manifests/namespaces.yaml", yaml_documents(&ns_docs)?);
     for svc in &model.services {
-        let docs = service_objects(model, svc)?;
-        tree.insert(
-            format!("manifests/{}/{}.yaml", svc.namespace, svc.name),
-            yaml_documents(&docs)?,
-        );
+        let values = Values::from_model(model, svc);
+        let release = Release {
+            chart: &svc.name,
+            version: super::helm::CHART_VERSION,
+            name: &svc.name,
+            namespace: &svc.namespace,
+        };
+        let docs = render(&values, &release)?;
+        let path = format!("manifests/{}/{}.yaml", svc.namespace, svc.name);
+        super::validate::objects(&path, &docs)?;
+        tree.insert(path, yaml_documents(&docs)?);
     }
     Ok(())
 }
 
-/// Labels common to every object of a service.
-pub fn common_labels(model: &Model, svc: &ServiceModel) -> BTreeMap<String, String> {
-    let mut l = selector_labels(svc);
-    l.insert("app.kubernetes.io/part-of".into(), model.project.clone());
-    l.insert("app.kubernetes.io/managed-by".into(), "gen".into());
-    if let Some(tag) = &svc.image.tag {
-        l.insert("app.kubernetes.io/version".into(), tag.clone());
+/// `gen.selectorLabels`.
+fn selector_labels(r: &Release) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_owned(), r.chart.to_owned()),
+        ("app.kubernetes.io/instance".to_owned(), r.name.to_owned()),
+    ])
+}
+
+/// `gen.chart`: printf "%s-%s" | replace "+" "_" | trunc 63 | trimSuffix "-".
+fn chart_label(r: &Release) -> String {
+    let s = format!("{}-{}", r.chart, r.version).replace('+', "_");
+    let cut: String = s.chars().take(63).collect();
+    cut.strip_suffix('-').map_or(cut.clone(), str::to_owned)
+}
+
+/// `gen.liveImage`.
+fn live_image(v: &Values) -> &ImageValues {
+    match (&v.strategy.kind, &v.strategy.blue_green) {
+        (StrategyKind::BlueGreen, Some(bg)) => match bg.live {
+            super::helm::values::ColourValue::Blue => &bg.blue,
+            super::helm::values::ColourValue::Green => &bg.green,
+        },
+        _ => &v.image,
+    }
+}
+
+/// `gen.liveTrack`.
+fn live_track(v: &Values) -> Option<&'static str> {
+    match v.strategy.kind {
+        StrategyKind::BlueGreen => v.strategy.blue_green.as_ref().map(|bg| bg.live.as_str()),
+        StrategyKind::Canary => Some("stable"),
+        StrategyKind::Rolling => None,
+    }
+}
+
+/// `gen.labels`.
+fn labels(v: &Values, r: &Release) -> BTreeMap<String, String> {
+    let mut l = selector_labels(r);
+    l.insert("helm.sh/chart".into(), chart_label(r));
+    l.insert("app.kubernetes.io/part-of".into(), v.part_of.clone());
+    l.insert(
+        "app.kubernetes.io/managed-by".into(),
+        RELEASE_SERVICE.into(),
+    );
+    let version = live_image(v).version_label();
+    if !version.is_empty() {
+        l.insert("app.kubernetes.io/version".into(), version);
     }
     l
 }
 
-/// Labels that select the pods of a service.
-pub fn selector_labels(svc: &ServiceModel) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("app.kubernetes.io/name".to_owned(), svc.name.clone()),
-        ("app.kubernetes.io/instance".to_owned(), svc.name.clone()),
-    ])
-}
-
-fn meta(name: &str, svc: &ServiceModel, labels: BTreeMap<String, String>) -> ObjectMeta {
+fn meta(name: &str, r: &Release, labels: BTreeMap<String, String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_owned()),
-        namespace: Some(svc.namespace.clone()),
+        namespace: Some(r.namespace.to_owned()),
         labels: Some(labels),
         ..Default::default()
     }
 }
 
-/// One Deployment track of a service.
-struct Track {
-    /// Deployment name.
+fn non_empty<K, V>(m: &BTreeMap<K, V>) -> Option<BTreeMap<K, V>>
+where
+    K: Clone + Ord,
+    V: Clone,
+{
+    (!m.is_empty()).then(|| m.clone())
+}
+
+/// One Deployment track (`gen.tracks`).
+struct Track<'a> {
     name: String,
-    /// Value of the track label, if the service has several tracks.
-    track: Option<&'static str>,
-    image: Image,
-    /// Fixed replicas (None when an HPA manages them).
-    replicas: Option<i32>,
+    track: &'a str,
+    image: &'a ImageValues,
     autoscaled: bool,
+    replicas: u32,
 }
 
-fn tracks(svc: &ServiceModel) -> Vec<Track> {
-    let (fixed, autoscaled) = match svc.scaling {
-        Scaling::Fixed(n) => (Some(i32::try_from(n).unwrap_or(i32::MAX)), false),
-        Scaling::Auto { .. } => (None, true),
-    };
-    match &svc.strategy {
-        StrategyModel::Rolling { .. } => vec![Track {
-            name: svc.name.clone(),
-            track: None,
-            image: svc.image.clone(),
-            replicas: fixed,
-            autoscaled,
-        }],
-        StrategyModel::BlueGreen { blue, green, .. } => vec![
+fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
+    let auto = v.autoscaling.enabled;
+    match (&v.strategy.kind, &v.strategy.blue_green, &v.strategy.canary) {
+        (StrategyKind::BlueGreen, Some(bg), _) => vec![
             Track {
-                name: format!("{}-blue", svc.name),
-                track: Some("blue"),
-                image: blue.clone(),
-                replicas: fixed,
-                autoscaled,
+                name: format!("{}-blue", r.name),
+                track: "blue",
+                image: &bg.blue,
+                autoscaled: auto,
+                replicas: v.replicas,
             },
             Track {
-                name: format!("{}-green", svc.name),
-                track: Some("green"),
-                image: green.clone(),
-                replicas: fixed,
-                autoscaled,
+                name: format!("{}-green", r.name),
+                track: "green",
+                image: &bg.green,
+                autoscaled: auto,
+                replicas: v.replicas,
             },
         ],
-        StrategyModel::Canary { image, .. } => vec![
+        (StrategyKind::Canary, _, Some(c)) => vec![
             Track {
-                name: svc.name.clone(),
-                track: Some("stable"),
-                image: svc.image.clone(),
-                replicas: fixed,
-                autoscaled,
+                name: r.name.to_owned(),
+                track: "stable",
+                image: &v.image,
+                autoscaled: auto,
+                replicas: v.replicas,
             },
             Track {
-                name: format!("{}-canary", svc.name),
-                track: Some("canary"),
-                image: image.clone(),
-                replicas: Some(1),
+                name: format!("{}-canary", r.name),
+                track: "canary",
+                image: &c.image,
                 autoscaled: false,
+                replicas: c.replicas,
             },
         ],
+        _ => vec![Track {
+            name: r.name.to_owned(),
+            track: "",
+            image: &v.image,
+            autoscaled: auto,
+            replicas: v.replicas,
+        }],
     }
 }
 
-fn service_objects(
-    model: &Model,
-    svc: &ServiceModel,
-) -> Result<Vec<(String, serde_json::Value)>, EmitError> {
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Render the chart's objects for `values`, in apply order.
+pub fn render(v: &Values, r: &Release) -> Result<Vec<Object>, EmitError> {
     let mut docs = Vec::new();
-    let labels = common_labels(model, svc);
-    let tracks = tracks(svc);
-
-    // Services: the main one, plus the canary's own for weighted routing.
-    let main_track = match &svc.strategy {
-        StrategyModel::BlueGreen { live, .. } => Some(match live {
-            Colour::Blue => "blue",
-            Colour::Green => "green",
-        }),
-        StrategyModel::Canary { .. } => Some("stable"),
-        StrategyModel::Rolling { .. } => None,
-    };
-    docs.push(doc(&service(svc, &svc.name, &labels, main_track))?);
-    if matches!(svc.strategy, StrategyModel::Canary { .. }) {
-        docs.push(doc(&service(
-            svc,
-            &format!("{}-canary", svc.name),
-            &labels,
-            Some("canary"),
-        ))?);
+    docs.push(doc(&service_account(v, r))?);
+    if !v.env.is_empty() {
+        docs.push(doc(&config_map(v, r))?);
     }
-
+    for s in services(v, r) {
+        docs.push(doc(&s)?);
+    }
+    let tracks = tracks(v, r);
     for t in &tracks {
-        docs.push(doc(&deployment(svc, t, &labels))?);
+        docs.push(doc(&deployment(v, r, t))?);
     }
     for t in tracks.iter().filter(|t| t.autoscaled) {
-        docs.push(doc(&hpa(svc, t, &labels))?);
+        docs.push(doc(&hpa(v, r, t))?);
     }
-    if let Some(min) = svc.min_available {
-        docs.push(doc(&pdb(svc, min, &labels))?);
+    if v.pod_disruption_budget.enabled {
+        docs.push(doc(&pdb(v, r))?);
+    }
+    for i in ingresses(v, r) {
+        docs.push(doc(&i)?);
+    }
+    if v.network_policy.enabled {
+        docs.push(doc(&network_policy(v, r))?);
     }
     Ok(docs)
 }
 
-fn service(
-    svc: &ServiceModel,
-    name: &str,
-    labels: &BTreeMap<String, String>,
-    track: Option<&str>,
-) -> Service {
-    let mut selector = selector_labels(svc);
-    if let Some(t) = track {
-        selector.insert(TRACK_LABEL.into(), t.into());
-    }
-    Service {
-        metadata: meta(name, svc, labels.clone()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(selector),
-            ports: Some(vec![ServicePort {
-                name: Some(port_name(svc).into()),
-                port: i32::from(svc.port),
-                target_port: Some(IntOrString::String(port_name(svc).into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
+fn service_account(v: &Values, r: &Release) -> ServiceAccount {
+    let mut m = meta(r.name, r, labels(v, r));
+    m.annotations = non_empty(&v.service_account.annotations);
+    ServiceAccount {
+        metadata: m,
+        automount_service_account_token: Some(false),
         ..Default::default()
     }
 }
 
-/// Name of the container port: `http` unless the service is probed over
-/// plain TCP (Redis, databases), then `tcp`.
-pub fn port_name(svc: &ServiceModel) -> &'static str {
-    match (&svc.probes.readiness, &svc.probes.liveness) {
-        (ProbeModel::Tcp, ProbeModel::Tcp) => "tcp",
-        _ => "http",
+fn config_map(v: &Values, r: &Release) -> ConfigMap {
+    ConfigMap {
+        metadata: meta(&format!("{}-env", r.name), r, labels(v, r)),
+        data: Some(v.env.clone()),
+        ..Default::default()
     }
 }
 
-fn probe(port: &'static str, p: &ProbeModel, delay: u32, period: i32, failures: i32) -> Probe {
-    let (http_get, tcp_socket) = match p {
-        ProbeModel::Http(path) => (
+fn services(v: &Values, r: &Release) -> Vec<Service> {
+    let mut list = vec![(r.name.to_owned(), live_track(v))];
+    if v.strategy.kind == StrategyKind::Canary {
+        list.push((format!("{}-canary", r.name), Some("canary")));
+    }
+    list.into_iter()
+        .map(|(name, track)| {
+            let mut selector = selector_labels(r);
+            if let Some(t) = track {
+                selector.insert(TRACK_LABEL.into(), t.into());
+            }
+            Service {
+                metadata: meta(&name, r, labels(v, r)),
+                spec: Some(ServiceSpec {
+                    type_: Some("ClusterIP".into()),
+                    selector: Some(selector),
+                    ports: Some(vec![ServicePort {
+                        name: Some(v.service.port_name.clone()),
+                        port: to_i32(v.service.port),
+                        target_port: Some(IntOrString::String(v.service.port_name.clone())),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+fn probe(p: &ProbeValues, port: &str) -> Probe {
+    let (http_get, tcp_socket) = match p.kind {
+        ProbeKind::Http => (
             Some(HTTPGetAction {
-                path: Some(path.clone()),
+                path: Some(p.path.clone()),
                 port: IntOrString::String(port.into()),
                 ..Default::default()
             }),
             None,
         ),
-        ProbeModel::Tcp => (
+        ProbeKind::Tcp => (
             None,
             Some(TCPSocketAction {
                 port: IntOrString::String(port.into()),
@@ -280,98 +356,95 @@ fn probe(port: &'static str, p: &ProbeModel, delay: u32, period: i32, failures: 
     Probe {
         http_get,
         tcp_socket,
-        initial_delay_seconds: Some(i32::try_from(delay).unwrap_or(i32::MAX)),
-        period_seconds: Some(period),
-        failure_threshold: Some(failures),
-        timeout_seconds: Some(2),
+        initial_delay_seconds: Some(to_i32(p.initial_delay_seconds)),
+        period_seconds: Some(to_i32(p.period_seconds)),
+        timeout_seconds: Some(to_i32(p.timeout_seconds)),
+        failure_threshold: Some(to_i32(p.failure_threshold)),
         ..Default::default()
     }
 }
 
-fn deployment(svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) -> Deployment {
-    let mut selector = selector_labels(svc);
-    let mut pod_labels = labels.clone();
-    let mut dep_labels = labels.clone();
-    if let Some(track) = t.track {
-        selector.insert(TRACK_LABEL.into(), track.into());
-        pod_labels.insert(TRACK_LABEL.into(), track.into());
-        dep_labels.insert(TRACK_LABEL.into(), track.into());
+/// Go's `toJson` of a string map: sorted keys, and `encoding/json`'s HTML
+/// escaping of `<`, `>`, `&` and the JavaScript line separators.
+pub fn go_json(m: &BTreeMap<String, String>) -> String {
+    let plain = serde_json::to_string(m).unwrap_or_default();
+    let mut out = String::with_capacity(plain.len());
+    for c in plain.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
     }
-    if let Some(tag) = &t.image.tag {
-        pod_labels.insert("app.kubernetes.io/version".into(), tag.clone());
-        dep_labels.insert("app.kubernetes.io/version".into(), tag.clone());
-    }
-    let mut env: Vec<EnvVar> = svc
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            name: k.clone(),
-            value: Some(v.clone()),
-            ..Default::default()
-        })
-        .collect();
-    env.extend(svc.secret_env.iter().map(|(k, r)| EnvVar {
-        name: k.clone(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: r.secret.clone(),
-                key: r.key.clone(),
-                optional: Some(false),
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }));
-    let r = &svc.resources;
-    let requests = BTreeMap::from([
-        ("cpu".to_owned(), Quantity(r.cpu.clone())),
-        ("memory".to_owned(), Quantity(r.memory.clone())),
-    ]);
-    let mut limits = BTreeMap::from([("memory".to_owned(), Quantity(r.memory_limit.clone()))]);
-    if let Some(c) = &r.cpu_limit {
-        limits.insert("cpu".to_owned(), Quantity(c.clone()));
-    }
+    out
+}
 
-    let container = Container {
-        name: svc.name.clone(),
-        image: Some(t.image.raw.clone()),
-        image_pull_policy: Some("IfNotPresent".into()),
-        ports: Some(vec![ContainerPort {
-            name: Some(port_name(svc).into()),
-            container_port: i32::from(svc.port),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
-        env: if env.is_empty() { None } else { Some(env) },
-        resources: Some(ResourceRequirements {
-            requests: Some(requests),
-            limits: Some(limits),
-            ..Default::default()
-        }),
-        readiness_probe: Some(probe(
-            port_name(svc),
-            &svc.probes.readiness,
-            svc.probes.initial_delay,
-            5,
-            3,
-        )),
-        liveness_probe: Some(probe(
-            port_name(svc),
-            &svc.probes.liveness,
-            svc.probes.initial_delay,
-            10,
-            3,
-        )),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
+fn sha256_hex(s: &str) -> String {
+    let digest = Sha256::digest(s.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
+    let mut selector = selector_labels(r);
+    let mut l = labels(v, r);
+    if !t.track.is_empty() {
+        selector.insert(TRACK_LABEL.into(), t.track.into());
+        l.insert(TRACK_LABEL.into(), t.track.into());
+    }
+    let version = t.image.version_label();
+    if version.is_empty() {
+        l.remove("app.kubernetes.io/version");
+    } else {
+        l.insert("app.kubernetes.io/version".into(), version);
+    }
+    let mut annotations = v.pod_annotations.clone();
+    if !v.env.is_empty() {
+        annotations.insert("checksum/env".into(), sha256_hex(&go_json(&v.env)));
+    }
+    let env: Vec<EnvVar> = v
+        .secret_env
+        .iter()
+        .map(|(k, s)| EnvVar {
+            name: k.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: s.secret.clone(),
+                    key: s.key.clone(),
+                    optional: Some(false),
+                }),
                 ..Default::default()
             }),
             ..Default::default()
+        })
+        .collect();
+    let port = v.service.port_name.as_str();
+    let container = Container {
+        name: r.chart.to_owned(),
+        image: Some(t.image.reference()),
+        image_pull_policy: Some(v.image_pull_policy.as_str().into()),
+        ports: Some(vec![ContainerPort {
+            name: Some(port.into()),
+            container_port: to_i32(v.service.port),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        env_from: (!v.env.is_empty()).then(|| {
+            vec![EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: format!("{}-env", r.name),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]
         }),
+        env: (!env.is_empty()).then_some(env),
+        resources: Some(v.resources.clone()),
+        readiness_probe: Some(probe(&v.probes.readiness, port)),
+        liveness_probe: Some(probe(&v.probes.liveness, port)),
+        security_context: Some(v.security_context.clone()),
         volume_mounts: Some(vec![VolumeMount {
             name: "tmp".into(),
             mount_path: "/tmp".into(),
@@ -379,33 +452,7 @@ fn deployment(svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) 
         }]),
         ..Default::default()
     };
-
-    let strategy = match &svc.strategy {
-        StrategyModel::Rolling {
-            max_surge,
-            max_unavailable,
-        }
-        | StrategyModel::Canary {
-            max_surge,
-            max_unavailable,
-            ..
-        } => DeploymentStrategy {
-            type_: Some("RollingUpdate".into()),
-            rolling_update: Some(RollingUpdateDeployment {
-                max_surge: Some(int_or_percent(max_surge)),
-                max_unavailable: Some(int_or_percent(max_unavailable)),
-            }),
-        },
-        StrategyModel::BlueGreen { .. } => DeploymentStrategy {
-            type_: Some("RollingUpdate".into()),
-            rolling_update: Some(RollingUpdateDeployment {
-                max_surge: Some(IntOrString::String("25%".into())),
-                max_unavailable: Some(IntOrString::Int(0)),
-            }),
-        },
-    };
-
-    let spread = svc.scaling.guaranteed() > 1 || matches!(svc.scaling, Scaling::Auto { .. });
+    let spread = t.autoscaled || t.replicas > 1;
     let topology = spread.then(|| {
         ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
             .into_iter()
@@ -421,32 +468,40 @@ fn deployment(svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) 
             })
             .collect()
     });
-
     Deployment {
-        metadata: meta(&t.name, svc, dep_labels),
+        metadata: meta(&t.name, r, l.clone()),
         spec: Some(DeploymentSpec {
-            replicas: t.replicas,
+            replicas: (!t.autoscaled).then(|| to_i32(t.replicas)),
             revision_history_limit: Some(10),
             selector: LabelSelector {
                 match_labels: Some(selector.clone()),
                 ..Default::default()
             },
-            strategy: Some(strategy),
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(v.strategy.rolling_update.max_surge.clone()),
+                    max_unavailable: Some(v.strategy.rolling_update.max_unavailable.clone()),
+                }),
+            }),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
+                    labels: Some(l),
+                    annotations: non_empty(&annotations),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
+                    service_account_name: Some(r.name.to_owned()),
                     automount_service_account_token: Some(false),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".into(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
+                    image_pull_secrets: (!v.image_pull_secrets.is_empty()).then(|| {
+                        v.image_pull_secrets
+                            .iter()
+                            .map(|s| LocalObjectReference {
+                                name: s.name.clone(),
+                            })
+                            .collect()
                     }),
+                    security_context: Some(v.pod_security_context.clone()),
                     containers: vec![container],
                     volumes: Some(vec![Volume {
                         name: "tmp".into(),
@@ -454,6 +509,8 @@ fn deployment(svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) 
                         ..Default::default()
                     }]),
                     topology_spread_constraints: topology,
+                    node_selector: non_empty(&v.node_selector),
+                    tolerations: (!v.tolerations.is_empty()).then(|| v.tolerations.clone()),
                     ..Default::default()
                 }),
             },
@@ -463,28 +520,8 @@ fn deployment(svc: &ServiceModel, t: &Track, labels: &BTreeMap<String, String>) 
     }
 }
 
-fn int_or_percent(s: &str) -> IntOrString {
-    match s.parse::<i32>() {
-        Ok(n) => IntOrString::Int(n),
-        Err(_) => IntOrString::String(s.to_owned()),
-    }
-}
-
-fn hpa(
-    svc: &ServiceModel,
-    t: &Track,
-    labels: &BTreeMap<String, String>,
-) -> HorizontalPodAutoscaler {
-    let Scaling::Auto {
-        min,
-        max,
-        cpu,
-        memory,
-    } = svc.scaling
-    else {
-        return HorizontalPodAutoscaler::default();
-    };
-    let to_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+fn hpa(v: &Values, r: &Release, t: &Track) -> HorizontalPodAutoscaler {
+    let a = &v.autoscaling;
     let metric = |name: &str, pct: u32| MetricSpec {
         type_: "Resource".into(),
         resource: Some(ResourceMetricSource {
@@ -497,24 +534,24 @@ fn hpa(
         }),
         ..Default::default()
     };
-    let mut metrics = vec![metric("cpu", cpu)];
-    if let Some(m) = memory {
-        metrics.push(metric("memory", m));
+    let mut metrics = vec![metric("cpu", a.target_cpu)];
+    if a.target_memory > 0 {
+        metrics.push(metric("memory", a.target_memory));
     }
-    let mut l = labels.clone();
-    if let Some(track) = t.track {
-        l.insert(TRACK_LABEL.into(), track.into());
+    let mut l = labels(v, r);
+    if !t.track.is_empty() {
+        l.insert(TRACK_LABEL.into(), t.track.into());
     }
     HorizontalPodAutoscaler {
-        metadata: meta(&t.name, svc, l),
+        metadata: meta(&t.name, r, l),
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
                 kind: "Deployment".into(),
                 name: t.name.clone(),
             },
-            min_replicas: Some(to_i32(min)),
-            max_replicas: to_i32(max),
+            min_replicas: Some(to_i32(a.min_replicas)),
+            max_replicas: to_i32(a.max_replicas),
             metrics: Some(metrics),
             ..Default::default()
         }),
@@ -522,23 +559,22 @@ fn hpa(
     }
 }
 
-fn pdb(svc: &ServiceModel, min: u32, labels: &BTreeMap<String, String>) -> PodDisruptionBudget {
-    let mut selector = selector_labels(svc);
-    if let StrategyModel::BlueGreen { live, .. } = &svc.strategy {
-        selector.insert(
-            TRACK_LABEL.into(),
-            match live {
-                Colour::Blue => "blue".into(),
-                Colour::Green => "green".into(),
-            },
-        );
-    } else if matches!(svc.strategy, StrategyModel::Canary { .. }) {
-        selector.insert(TRACK_LABEL.into(), "stable".into());
+fn pdb(v: &Values, r: &Release) -> PodDisruptionBudget {
+    let p = &v.pod_disruption_budget;
+    let mut selector = selector_labels(r);
+    if let Some(t) = live_track(v) {
+        selector.insert(TRACK_LABEL.into(), t.into());
     }
+    let (min_available, max_unavailable) = if p.min_available > 0 {
+        (Some(IntOrString::Int(to_i32(p.min_available))), None)
+    } else {
+        (None, Some(IntOrString::Int(to_i32(p.max_unavailable))))
+    };
     PodDisruptionBudget {
-        metadata: meta(&svc.name, svc, labels.clone()),
+        metadata: meta(r.name, r, labels(v, r)),
         spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int(i32::try_from(min).unwrap_or(i32::MAX))),
+            min_available,
+            max_unavailable,
             selector: Some(LabelSelector {
                 match_labels: Some(selector),
                 ..Default::default()
@@ -546,5 +582,288 @@ fn pdb(svc: &ServiceModel, min: u32, labels: &BTreeMap<String, String>) -> PodDi
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+fn rule(host: &str, paths: &[String], backend: &str, port: ServiceBackendPort) -> IngressRule {
+    IngressRule {
+        host: Some(host.to_owned()),
+        http: Some(HTTPIngressRuleValue {
+            paths: paths
+                .iter()
+                .map(|p| HTTPIngressPath {
+                    path: Some(p.clone()),
+                    path_type: "Prefix".into(),
+                    backend: IngressBackend {
+                        service: Some(IngressServiceBackend {
+                            name: backend.to_owned(),
+                            port: Some(port.clone()),
+                        }),
+                        ..Default::default()
+                    },
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
+    let ing = &v.ingress;
+    if !ing.enabled || ing.paths.is_empty() {
+        return Vec::new();
+    }
+    let canary = match (&v.strategy.kind, &v.strategy.canary) {
+        (StrategyKind::Canary, Some(c)) => Some(c),
+        _ => None,
+    };
+    let mut backend = r.name.to_owned();
+    let mut port = ServiceBackendPort {
+        name: Some(v.service.port_name.clone()),
+        ..Default::default()
+    };
+    let mut ann: BTreeMap<String, String> = BTreeMap::new();
+    let mut set = |k: &str, x: String| {
+        ann.insert(k.to_owned(), x);
+    };
+    match ing.controller {
+        Controller::Nginx => {
+            if ing.tls.enabled {
+                set(
+                    "nginx.ingress.kubernetes.io/ssl-redirect",
+                    ing.https_redirect.to_string(),
+                );
+            } else if ing.https_redirect {
+                set(
+                    "nginx.ingress.kubernetes.io/force-ssl-redirect",
+                    "true".into(),
+                );
+            }
+        }
+        Controller::Traefik => {
+            if ing.tls.enabled {
+                set("traefik.ingress.kubernetes.io/router.tls", "true".into());
+            }
+            if ing.https_redirect {
+                set(
+                    "traefik.ingress.kubernetes.io/router.entrypoints",
+                    "websecure".into(),
+                );
+            }
+        }
+        Controller::Alb => {
+            set("alb.ingress.kubernetes.io/scheme", "internet-facing".into());
+            set("alb.ingress.kubernetes.io/target-type", "ip".into());
+            set("alb.ingress.kubernetes.io/group.name", v.part_of.clone());
+            if ing.tls.enabled {
+                set(
+                    "alb.ingress.kubernetes.io/listen-ports",
+                    r#"[{"HTTP": 80}, {"HTTPS": 443}]"#.into(),
+                );
+                if ing.https_redirect {
+                    set("alb.ingress.kubernetes.io/ssl-redirect", "443".into());
+                }
+            } else {
+                set(
+                    "alb.ingress.kubernetes.io/listen-ports",
+                    r#"[{"HTTP": 80}]"#.into(),
+                );
+            }
+            if v.probes.readiness.kind == ProbeKind::Http {
+                set(
+                    "alb.ingress.kubernetes.io/healthcheck-path",
+                    v.probes.readiness.path.clone(),
+                );
+            }
+            if let Some(c) = canary {
+                backend = format!("{}-weighted", r.name);
+                port = ServiceBackendPort {
+                    name: Some("use-annotation".into()),
+                    ..Default::default()
+                };
+                let w = c.weight;
+                let p = v.service.port;
+                let action = format!(
+                    r#"{{"type":"forward","forwardConfig":{{"targetGroups":[{{"serviceName":"{n}","servicePort":"{p}","weight":{s}}},{{"serviceName":"{n}-canary","servicePort":"{p}","weight":{w}}}]}}}}"#,
+                    n = r.name,
+                    s = 100_i64 - i64::from(w),
+                );
+                set(
+                    &format!("alb.ingress.kubernetes.io/actions.{backend}"),
+                    action,
+                );
+            }
+        }
+    }
+    for (k, x) in &ing.annotations {
+        ann.insert(k.clone(), x.clone());
+    }
+    let mut m = meta(r.name, r, labels(v, r));
+    m.annotations = non_empty(&ann);
+    let mut out = vec![Ingress {
+        metadata: m,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(ing.class_name.clone()),
+            tls: ing.tls.enabled.then(|| {
+                vec![IngressTLS {
+                    hosts: Some(vec![ing.host.clone()]),
+                    secret_name: (!ing.tls.secret_name.is_empty())
+                        .then(|| ing.tls.secret_name.clone()),
+                }]
+            }),
+            rules: Some(vec![rule(&ing.host, &ing.paths, &backend, port)]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    if let (Some(c), Controller::Nginx) = (canary, ing.controller) {
+        let mut l = labels(v, r);
+        l.insert(TRACK_LABEL.into(), "canary".into());
+        let name = format!("{}-canary", r.name);
+        let mut m = meta(&name, r, l);
+        m.annotations = Some(BTreeMap::from([
+            (
+                "nginx.ingress.kubernetes.io/canary".to_owned(),
+                "true".to_owned(),
+            ),
+            (
+                "nginx.ingress.kubernetes.io/canary-weight".to_owned(),
+                c.weight.to_string(),
+            ),
+        ]));
+        out.push(Ingress {
+            metadata: m,
+            spec: Some(IngressSpec {
+                ingress_class_name: Some(ing.class_name.clone()),
+                rules: Some(vec![rule(
+                    &ing.host,
+                    &ing.paths,
+                    &name,
+                    ServiceBackendPort {
+                        name: Some(v.service.port_name.clone()),
+                        ..Default::default()
+                    },
+                )]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+/// `gen.podPeer`.
+fn pod_peer(namespace: &str, labels: BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_owned(),
+                namespace.to_owned(),
+            )])),
+            ..Default::default()
+        }),
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(labels),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn tcp(port: u32) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(to_i32(port))),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+fn name_label(service: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("app.kubernetes.io/name".to_owned(), service.to_owned())])
+}
+
+fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
+    let np = &v.network_policy;
+    let port = v.service.port;
+    let mut ingress = Vec::new();
+    if let Some(c) = np
+        .ingress_controller
+        .as_ref()
+        .filter(|_| v.ingress.enabled && !v.ingress.paths.is_empty())
+    {
+        let peer = if c.cidr.is_empty() {
+            pod_peer(&c.namespace, c.pod_labels.clone())
+        } else {
+            NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: c.cidr.clone(),
+                    except: None,
+                }),
+                ..Default::default()
+            }
+        };
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![peer]),
+            ports: Some(vec![tcp(port)]),
+        });
+    }
+    if !np.from.is_empty() {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(
+                np.from
+                    .iter()
+                    .map(|p| pod_peer(&p.namespace, name_label(&p.service)))
+                    .collect(),
+            ),
+            ports: Some(vec![tcp(port)]),
+        });
+    }
+    let mut egress = Vec::new();
+    if np.dns {
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(vec![pod_peer(
+                "kube-system",
+                BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())]),
+            )]),
+            ports: Some(
+                ["UDP", "TCP"]
+                    .into_iter()
+                    .map(|proto| NetworkPolicyPort {
+                        port: Some(IntOrString::Int(53)),
+                        protocol: Some(proto.into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+        });
+    }
+    for p in &np.to {
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(vec![pod_peer(&p.namespace, name_label(&p.service))]),
+            ports: Some(vec![tcp(p.port.unwrap_or(0))]),
+        });
+    }
+    for e in &np.egress {
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(vec![NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: e.cidr.clone(),
+                    except: None,
+                }),
+                ..Default::default()
+            }]),
+            ports: Some(vec![tcp(e.port)]),
+        });
+    }
+    NetworkPolicy {
+        metadata: meta(r.name, r, labels(v, r)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(r)),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: (!ingress.is_empty()).then_some(ingress),
+            egress: (!egress.is_empty()).then_some(egress),
+        }),
     }
 }

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use super::image::{Image, ImageError};
 use super::quantity;
 use crate::catalog::schema::closest;
-use crate::catalog::types::{Catalog, Resources, Strategy, StrategyType};
+use crate::catalog::types::{Catalog, IngressClass, Resources, Service, Strategy, StrategyType};
 use crate::catalog::{push_pointer, Parsed, SpanIndex};
 use crate::diag::{Problem, SourceFile};
 
@@ -60,7 +60,7 @@ pub fn run(parsed: &Parsed) -> Vec<Problem> {
     cluster(&mut cx, c);
     if let Some(d) = &c.defaults {
         if let Some(s) = &d.strategy {
-            strategy(&mut cx, "/defaults/strategy", s, None);
+            strategy(&mut cx, "/defaults/strategy", s, None, false);
         }
     }
     cx.out
@@ -152,7 +152,17 @@ fn services(cx: &mut Ctx, c: &Catalog) {
         let at = |k: &str| push_pointer(&sp, k);
 
         // Image pinned and well-formed.
-        image(cx, &at("image"), &s.image);
+        let latest_waived = waives(s, "image-latest");
+        image(cx, &at("image"), &s.image, latest_waived);
+        waivers(cx, &sp, s);
+        canary_traffic(cx, c, name, s);
+        for (i, e) in s.egress.iter().enumerate() {
+            cidr(
+                cx,
+                &push_pointer(&push_pointer(&at("egress"), &i.to_string()), "cidr"),
+                &e.cidr.0,
+            );
+        }
 
         // HPA range and replicas.
         if let Some(h) = &s.hpa {
@@ -201,15 +211,15 @@ fn services(cx: &mut Ctx, c: &Catalog) {
         }
 
         // Routes need a host.
-        if !s.routes.is_empty() && s.host.is_none() && c.ingress.is_none() {
+        if !s.routes.is_empty() && c.ingress.is_none() {
             let p = cx
                 .problem(
                     "catalog::route-without-host",
                     cx.key(&at("routes")),
-                    format!("service `{name}` has routes but no host to serve them on"),
+                    format!("service `{name}` has routes but the catalog has no `ingress` to serve them"),
                 )
-                .label("routes need a host")
-                .help("add a top-level `ingress: {host: ...}` or a `host:` on the service");
+                .label("routes need an ingress")
+                .help("add a top-level `ingress: {host: ..., class: nginx}`; a service's own `host:` only changes the host name");
             cx.push(p);
         }
 
@@ -233,7 +243,13 @@ fn services(cx: &mut Ctx, c: &Catalog) {
         effective_resources(cx, &sp, s.resources.as_ref(), dres);
         let dstrat = c.defaults.as_ref().and_then(|d| d.strategy.as_ref());
         if let Some(st) = &s.strategy {
-            strategy(cx, &at("strategy"), st, dstrat.and_then(|d| d.kind));
+            strategy(
+                cx,
+                &at("strategy"),
+                st,
+                dstrat.and_then(|d| d.kind),
+                latest_waived,
+            );
         }
         effective_strategy(cx, &sp, s.strategy.as_ref(), dstrat);
 
@@ -262,9 +278,18 @@ fn services(cx: &mut Ctx, c: &Catalog) {
     }
 }
 
-fn image(cx: &mut Ctx, pointer: &str, raw: &str) {
+/// Rules a catalog waiver may name today (lint adds its own with issue 4).
+pub const WAIVABLE: [&str; 1] = ["image-latest"];
+
+/// Whether a service waives `rule`.
+pub fn waives(s: &crate::catalog::types::Service, rule: &str) -> bool {
+    s.waivers.iter().any(|w| w.rule == rule)
+}
+
+fn image(cx: &mut Ctx, pointer: &str, raw: &str, latest_waived: bool) {
     let (msg, help) = match Image::parse(raw) {
         Ok(_) => return,
+        Err(ImageError::Latest) if latest_waived => return,
         Err(ImageError::Syntax(why)) => (format!("`{raw}` is not a valid image reference: {why}"), "write `[registry/]repository:tag` or `repository@sha256:<digest>`".to_owned()),
         Err(ImageError::Unpinned) => (
             format!("image `{raw}` is not pinned to a version"),
@@ -272,7 +297,7 @@ fn image(cx: &mut Ctx, pointer: &str, raw: &str) {
         ),
         Err(ImageError::Latest) => (
             format!("image `{raw}` uses the mutable tag `latest`"),
-            "use a unique tag per build such as `<version>-<git hash>`, or a digest; re-pushing `latest` does not roll the Deployment".to_owned(),
+            "use a unique tag per build such as `<version>-<git hash>`, or a digest; re-pushing `latest` does not roll the Deployment. If there is truly no other tag, add `waivers: [{rule: image-latest, reason: ...}]` to the service".to_owned(),
         ),
     };
     let p = cx
@@ -378,6 +403,7 @@ fn effective_strategy(cx: &mut Ctx, sp: &str, own: Option<&Strategy>, defaults: 
     if kind == StrategyType::BlueGreen {
         return;
     }
+
     type Get = fn(&Strategy) -> Option<&IntOrPercent>;
     let pick = |get: Get, key: &str| {
         own.and_then(get)
@@ -403,7 +429,13 @@ fn effective_strategy(cx: &mut Ctx, sp: &str, own: Option<&Strategy>, defaults: 
     }
 }
 
-fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<StrategyType>) {
+fn strategy(
+    cx: &mut Ctx,
+    pointer: &str,
+    s: &Strategy,
+    inherited: Option<StrategyType>,
+    latest_waived: bool,
+) {
     let kind = s.kind.or(inherited).unwrap_or_default();
     let kind_name = match kind {
         StrategyType::Rolling => "rolling",
@@ -466,7 +498,7 @@ fn strategy(cx: &mut Ctx, pointer: &str, s: &Strategy, inherited: Option<Strateg
     for (field, value) in images {
         let Some(raw) = value else { continue };
         let at = push_pointer(pointer, field);
-        image(cx, &at, raw);
+        image(cx, &at, raw, latest_waived);
         if pointer.starts_with("/defaults") {
             let p = cx
                 .problem(
@@ -709,4 +741,101 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
             }
         }
     }
+}
+
+/// A canary's share of traffic is set at the ingress, so it needs routes and
+/// an ingress class with weighted backends.
+fn canary_traffic(cx: &mut Ctx, c: &Catalog, name: &str, s: &Service) {
+    let kind = s
+        .strategy
+        .as_ref()
+        .and_then(|st| st.kind)
+        .or(c
+            .defaults
+            .as_ref()
+            .and_then(|d| d.strategy.as_ref())
+            .and_then(|d| d.kind))
+        .unwrap_or_default();
+    if kind != StrategyType::Canary {
+        return;
+    }
+    let sp = push_pointer("/services", name);
+    let at = cx.key(&sp);
+    if s.routes.is_empty() {
+        let p = cx
+            .problem("catalog::canary-routes", at, format!("canary service `{name}` has no `routes`: its traffic share is set at the ingress"))
+            .label("canary without routes")
+            .help("add `routes:` so the ingress can split traffic, or use `type: blue-green` for an internal service");
+        cx.push(p);
+    } else if c.ingress.as_ref().map(|i| i.class) == Some(IngressClass::Traefik) {
+        let p = cx
+            .problem("catalog::canary-ingress", at, "a weighted canary needs ingress class `nginx` or `alb`; Traefik splits traffic only through its TraefikService CRD")
+            .label("canary behind traefik")
+            .help("set `ingress.class: nginx` (or `alb`), or use `type: blue-green`");
+        cx.push(p);
+    }
+}
+
+fn waivers(cx: &mut Ctx, sp: &str, s: &Service) {
+    for (i, w) in s.waivers.iter().enumerate() {
+        let wp = push_pointer(&push_pointer(sp, "waivers"), &i.to_string());
+        if !WAIVABLE.contains(&w.rule.as_str()) {
+            let help = match closest(&w.rule, WAIVABLE.iter().copied()) {
+                Some(r) => format!("did you mean `{r}`?"),
+                None => format!("rules that can be waived: {}", WAIVABLE.join(", ")),
+            };
+            let p = cx
+                .problem(
+                    "catalog::unknown-rule",
+                    cx.val(&push_pointer(&wp, "rule")),
+                    format!("no rule `{}` to waive", w.rule),
+                )
+                .label("unknown rule")
+                .help(help);
+            cx.push(p);
+        }
+        if w.reason.trim().is_empty() {
+            let p = cx
+                .problem(
+                    "catalog::waiver-reason",
+                    cx.val(&push_pointer(&wp, "reason")),
+                    "a waiver needs a reason",
+                )
+                .label("blank reason")
+                .help("say why the rule does not apply here; reviewers and reports show it");
+            cx.push(p);
+        }
+        if let Some(d) = &w.expires {
+            if !valid_date(d) {
+                let p = cx
+                    .problem(
+                        "catalog::invalid-date",
+                        cx.val(&push_pointer(&wp, "expires")),
+                        format!("`{d}` is not a calendar date"),
+                    )
+                    .label("not a date")
+                    .help("write the last day the waiver holds as `YYYY-MM-DD`, e.g. `2027-03-31`");
+                cx.push(p);
+            }
+        }
+    }
+}
+
+fn valid_date(d: &str) -> bool {
+    let parts: Vec<&str> = d.split('-').collect();
+    let [y, m, day] = parts.as_slice() else {
+        return false;
+    };
+    let (Ok(y), Ok(m), Ok(day)) = (y.parse::<u32>(), m.parse::<u32>(), day.parse::<u32>()) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }

@@ -79,7 +79,8 @@ impl Image {
         }
     }
 
-    fn parse_syntax(s: &str) -> Result<Image, ImageError> {
+    /// Parse the syntax only (the pin was checked, or waived, already).
+    pub fn parse_syntax(s: &str) -> Result<Image, ImageError> {
         let err = |m: &str| Err(ImageError::Syntax(m.to_owned()));
         if s.is_empty() {
             return err("the image reference is empty");

@@ -69,6 +69,8 @@ pub struct IngressModel {
     pub tls_secret: Option<String>,
     /// Whether HTTP redirects to HTTPS.
     pub https_redirect: bool,
+    /// Namespace of the controller, when the catalog names one.
+    pub controller_namespace: Option<String>,
 }
 
 /// K3s topology.
@@ -232,6 +234,10 @@ pub struct ServiceModel {
     pub probes: ProbesModel,
     /// Rollout strategy.
     pub strategy: StrategyModel,
+    /// Allowed destinations outside the cluster: (CIDR, TCP port), sorted.
+    pub egress: Vec<(String, u16)>,
+    /// Ids of the rules this service waives.
+    pub waivers: Vec<String>,
     /// Catalog pointer of the service, e.g. `/services/student`.
     pub pointer: String,
 }
@@ -302,6 +308,7 @@ fn resolve(parsed: &Parsed) -> Model {
         class: i.class,
         tls_secret: i.tls_secret.clone(),
         https_redirect: i.https_redirect.unwrap_or(i.tls_secret.is_some()),
+        controller_namespace: i.controller_namespace.clone(),
     });
     let k3s = c
         .cluster
@@ -340,7 +347,7 @@ fn resolve(parsed: &Parsed) -> Model {
         let pointer = push_pointer("/services", name);
         let namespace = s.namespace.clone().unwrap_or_else(|| default_ns.clone());
         namespaces.entry(namespace.clone()).or_default();
-        let image = Image::parse(&s.image).unwrap_or_else(|_| Image::raw(&s.image));
+        let image = Image::parse_syntax(&s.image).unwrap_or_else(|_| Image::raw(&s.image));
         let scaling = match &s.hpa {
             Some(h) => Scaling::Auto {
                 min: h.min,
@@ -414,7 +421,7 @@ fn resolve(parsed: &Parsed) -> Model {
             .map(|v| v.to_string())
             .unwrap_or_else(|| "25%".to_owned());
         let img = |o: Option<&String>| {
-            o.map(|i| Image::parse(i).unwrap_or_else(|_| Image::raw(i)))
+            o.map(|i| Image::parse_syntax(i).unwrap_or_else(|_| Image::raw(i)))
                 .unwrap_or_else(|| image.clone())
         };
         let strategy = match ss.kind.or(ds.kind).unwrap_or_default() {
@@ -450,6 +457,17 @@ fn resolve(parsed: &Parsed) -> Model {
             resources: merge_resources(defaults.resources.as_ref(), s.resources.as_ref()),
             probes,
             strategy,
+            egress: {
+                let mut e: Vec<(String, u16)> = s
+                    .egress
+                    .iter()
+                    .map(|e| (e.cidr.0.clone(), u16::try_from(e.port).unwrap_or(u16::MAX)))
+                    .collect();
+                e.sort();
+                e.dedup();
+                e
+            },
+            waivers: s.waivers.iter().map(|w| w.rule.clone()).collect(),
             pointer,
         });
     }

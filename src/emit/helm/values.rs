@@ -1,0 +1,774 @@
+//! The chart's values: what `values.yaml` holds and `values.schema.json`
+//! describes.
+//!
+//! Every per-service fact reaches the Go templates through these values; the
+//! templates themselves are static (`blueprints/chart/`). So no catalog
+//! string is ever part of Go template source, and Helm prints each one
+//! literally.
+//!
+//! Architecture invariant: [`Values`] is the single input of both renderers,
+//! Helm's (the blueprints) and gen's own (`emit::manifests::render`); the
+//! rendered manifests are gen's render of `Values::from_model`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Capabilities, PodSecurityContext, ResourceRequirements, SeccompProfile, SecurityContext,
+    Toleration,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::types::{Colour, IngressClass};
+use crate::model::{Image, Model, ProbeModel, Scaling, ServiceModel, StrategyModel};
+
+/// User and group id the pods run as unless overridden.
+pub const RUN_AS_ID: i64 = 10001;
+/// Replicas of the canary track.
+pub const CANARY_REPLICAS: u32 = 1;
+
+/// All values of one service chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "Values of a gen service chart")]
+pub struct Values {
+    /// Project the service belongs to (label `app.kubernetes.io/part-of`).
+    #[schemars(length(min = 1, max = 63))]
+    pub part_of: String,
+    /// Container image of the main track (the stable track of a canary).
+    pub image: ImageValues,
+    /// Image pull policy.
+    pub image_pull_policy: PullPolicy,
+    /// Secrets holding registry credentials, by name.
+    pub image_pull_secrets: Vec<NameRef>,
+    /// Replica count when autoscaling is off.
+    #[schemars(range(min = 0, max = 10000))]
+    pub replicas: u32,
+    /// HorizontalPodAutoscaler (autoscaling/v2). When enabled, the Deployment
+    /// leaves `spec.replicas` to it.
+    pub autoscaling: AutoscalingValues,
+    /// PodDisruptionBudget (policy/v1).
+    pub pod_disruption_budget: PdbValues,
+    /// The Service.
+    pub service: ServiceValues,
+    /// Container resources (requests are needed by the HPA).
+    pub resources: ResourceRequirements,
+    /// Readiness and liveness probes.
+    pub probes: ProbesValues,
+    /// Rollout strategy.
+    pub strategy: StrategyValues,
+    /// The Ingress.
+    pub ingress: IngressValues,
+    /// Literal environment variables, delivered through a ConfigMap.
+    pub env: BTreeMap<String, String>,
+    /// Environment variables read from existing Secrets (never their values).
+    pub secret_env: BTreeMap<String, SecretKeyValues>,
+    /// NetworkPolicy: deny by default, allow what the catalog declares.
+    pub network_policy: NetworkPolicyValues,
+    /// The ServiceAccount the pods run as (token automount off).
+    pub service_account: ServiceAccountValues,
+    /// Extra annotations on the pods.
+    pub pod_annotations: BTreeMap<String, String>,
+    /// Pod-level security context.
+    pub pod_security_context: PodSecurityContext,
+    /// Container-level security context.
+    pub security_context: SecurityContext,
+    /// Node labels the pods must run on.
+    pub node_selector: BTreeMap<String, String>,
+    /// Taints the pods tolerate.
+    pub tolerations: Vec<Toleration>,
+}
+
+/// An image reference split into parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageValues {
+    /// Registry and repository, e.g. `ghcr.io/shop/search`.
+    #[schemars(length(min = 1))]
+    pub repository: String,
+    /// Tag, e.g. `1.4.2-3f9c2ab`. Empty when pinned by digest only.
+    #[schemars(regex(pattern = "^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"))]
+    pub tag: String,
+    /// Digest, e.g. `sha256:<64 hex>`. Empty when pinned by tag only.
+    #[schemars(regex(pattern = "^(sha256:[a-f0-9]{64})?$"))]
+    pub digest: String,
+}
+
+impl ImageValues {
+    fn from_image(i: &Image) -> Self {
+        ImageValues {
+            repository: i.repository.clone(),
+            tag: i.tag.clone().unwrap_or_default(),
+            digest: i.digest.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The reference as the container's `image` field shows it.
+    pub fn reference(&self) -> String {
+        let mut s = self.repository.clone();
+        if !self.tag.is_empty() {
+            s.push(':');
+            s.push_str(&self.tag);
+        }
+        if !self.digest.is_empty() {
+            s.push('@');
+            s.push_str(&self.digest);
+        }
+        s
+    }
+
+    /// Value of the `app.kubernetes.io/version` label: the tag cut to 63
+    /// characters without leading or trailing non-alphanumerics (the
+    /// `gen.versionLabel` helper does the same). Empty means no label.
+    pub fn version_label(&self) -> String {
+        let cut: String = self.tag.chars().take(63).collect();
+        cut.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_owned()
+    }
+}
+
+/// Image pull policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PullPolicy {
+    /// Pull when the node lacks the image (right for pinned tags).
+    IfNotPresent,
+    /// Pull on every start.
+    Always,
+    /// Never pull.
+    Never,
+}
+
+impl PullPolicy {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Always => "Always",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// A reference by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NameRef {
+    /// Object name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+}
+
+/// HorizontalPodAutoscaler settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoscalingValues {
+    /// Create the HPA.
+    pub enabled: bool,
+    /// Fewest replicas.
+    #[schemars(range(min = 1, max = 10000))]
+    pub min_replicas: u32,
+    /// Most replicas.
+    #[schemars(range(min = 1, max = 10000))]
+    pub max_replicas: u32,
+    /// Target average CPU utilisation, percent of the CPU request.
+    #[serde(rename = "targetCPUUtilizationPercentage")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub target_cpu: u32,
+    /// Target average memory utilisation, percent of the memory request; 0 = off.
+    #[serde(rename = "targetMemoryUtilizationPercentage")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub target_memory: u32,
+}
+
+/// PodDisruptionBudget settings: `minAvailable` when set, else `maxUnavailable`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PdbValues {
+    /// Create the PodDisruptionBudget.
+    pub enabled: bool,
+    /// Pods that must stay up during voluntary disruptions (0 = use `maxUnavailable`).
+    #[schemars(range(min = 0, max = 10000))]
+    pub min_available: u32,
+    /// Pods that may be down at once when `minAvailable` is 0.
+    #[schemars(range(min = 1, max = 10000))]
+    pub max_unavailable: u32,
+}
+
+/// The Service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceValues {
+    /// Port the container listens on; the Service exposes the same number.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u32,
+    /// Port name: `http`, or `tcp` for non-HTTP services.
+    #[schemars(regex(pattern = "^(http|tcp)$"))]
+    pub port_name: String,
+}
+
+/// The two probes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbesValues {
+    /// When the pod receives traffic.
+    pub readiness: ProbeValues,
+    /// When the container is restarted.
+    pub liveness: ProbeValues,
+}
+
+/// How a probe checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    /// HTTP GET on `path`.
+    Http,
+    /// TCP connect.
+    Tcp,
+}
+
+/// One probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbeValues {
+    /// `http` or `tcp`.
+    #[serde(rename = "type")]
+    pub kind: ProbeKind,
+    /// HTTP path (http probes).
+    #[schemars(regex(pattern = "^(/.*)?$"))]
+    pub path: String,
+    /// Seconds before the first check.
+    #[schemars(range(min = 0, max = 3600))]
+    pub initial_delay_seconds: u32,
+    /// Seconds between checks.
+    #[schemars(range(min = 1, max = 3600))]
+    pub period_seconds: u32,
+    /// Seconds before a check times out.
+    #[schemars(range(min = 1, max = 3600))]
+    pub timeout_seconds: u32,
+    /// Failed checks in a row before acting.
+    #[schemars(range(min = 1, max = 100))]
+    pub failure_threshold: u32,
+}
+
+/// Strategy kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum StrategyKind {
+    /// One Deployment, rolling update.
+    Rolling,
+    /// Blue and green Deployments; the Service selects the live one.
+    BlueGreen,
+    /// Stable and canary Deployments; the ingress splits traffic by weight.
+    Canary,
+}
+
+/// Rollout strategy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StrategyValues {
+    /// `rolling`, `blueGreen` or `canary`.
+    #[serde(rename = "type")]
+    pub kind: StrategyKind,
+    /// Rolling update of every Deployment of the chart.
+    pub rolling_update: RollingValues,
+    /// Blue-green tracks (type `blueGreen`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<BlueGreenValues>,
+    /// Canary track (type `canary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryValues>,
+}
+
+/// maxSurge / maxUnavailable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollingValues {
+    /// Extra pods during an update: a count or a percentage.
+    #[schemars(schema_with = "int_or_percent")]
+    pub max_surge: IntOrString,
+    /// Pods that may be unavailable during an update: a count or a percentage.
+    #[schemars(schema_with = "int_or_percent")]
+    pub max_unavailable: IntOrString,
+}
+
+fn int_or_percent(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": "^(100|[1-9]?[0-9])%$"}
+        ]
+    })
+}
+
+/// Blue-green tracks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BlueGreenValues {
+    /// The colour the Service sends traffic to. Switching is this one value.
+    pub live: ColourValue,
+    /// Image of the blue track.
+    pub blue: ImageValues,
+    /// Image of the green track.
+    pub green: ImageValues,
+}
+
+/// A blue-green colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ColourValue {
+    /// Blue.
+    Blue,
+    /// Green.
+    Green,
+}
+
+impl ColourValue {
+    /// Lowercase name, the track label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColourValue::Blue => "blue",
+            ColourValue::Green => "green",
+        }
+    }
+}
+
+/// Canary track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CanaryValues {
+    /// Image under trial.
+    pub image: ImageValues,
+    /// Percent of requests sent to the canary (0-100).
+    #[schemars(range(min = 0, max = 100))]
+    pub weight: u32,
+    /// Replicas of the canary Deployment.
+    #[schemars(range(min = 0, max = 10000))]
+    pub replicas: u32,
+}
+
+/// Ingress controller family; decides the annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Controller {
+    /// ingress-nginx.
+    Nginx,
+    /// Traefik.
+    Traefik,
+    /// AWS Load Balancer Controller.
+    Alb,
+}
+
+/// The Ingress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngressValues {
+    /// Create the Ingress (needs at least one path).
+    pub enabled: bool,
+    /// Controller family: decides redirect, TLS and canary annotations.
+    pub controller: Controller,
+    /// IngressClass name in the cluster.
+    pub class_name: String,
+    /// Host name.
+    pub host: String,
+    /// Path prefixes routed to the service.
+    pub paths: Vec<String>,
+    /// TLS termination.
+    pub tls: TlsValues,
+    /// Redirect HTTP to HTTPS.
+    pub https_redirect: bool,
+    /// Extra annotations (win over gen's).
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// TLS of the Ingress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsValues {
+    /// Serve HTTPS for the host.
+    pub enabled: bool,
+    /// Secret holding the certificate (in the release namespace). Empty for
+    /// alb, which finds the ACM certificate by host.
+    pub secret_name: String,
+}
+
+/// A key of a Secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKeyValues {
+    /// Secret name.
+    #[schemars(length(min = 1))]
+    pub secret: String,
+    /// Key in the Secret.
+    #[schemars(length(min = 1))]
+    pub key: String,
+}
+
+/// NetworkPolicy settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkPolicyValues {
+    /// Create the NetworkPolicy (pods deny everything not listed).
+    pub enabled: bool,
+    /// Where the ingress controller's traffic comes from (routed services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_controller: Option<PeerValues>,
+    /// Services allowed to connect to this one.
+    pub from: Vec<ServicePeer>,
+    /// Services this one may connect to.
+    pub to: Vec<ServicePeer>,
+    /// Destinations outside the cluster this one may connect to.
+    pub egress: Vec<CidrPeer>,
+    /// Allow DNS lookups (kube-dns, UDP and TCP 53).
+    pub dns: bool,
+}
+
+/// Where the ingress controller's traffic comes from: pods in a namespace,
+/// or (for a cloud load balancer) a network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PeerValues {
+    /// Namespace of the controller pods.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Labels of the controller pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_labels: BTreeMap<String, String>,
+    /// Source network (instead of namespace and labels).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cidr: String,
+}
+
+/// Another service of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServicePeer {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name (label `app.kubernetes.io/name`).
+    pub service: String,
+    /// Its container port (for `to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u32>,
+}
+
+/// A network and port outside the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CidrPeer {
+    /// Network in CIDR notation.
+    pub cidr: String,
+    /// TCP port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u32,
+}
+
+/// ServiceAccount settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceAccountValues {
+    /// Annotations, e.g. `eks.amazonaws.com/role-arn` for IAM roles.
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn probe(p: &ProbeModel, delay: u32, period: u32) -> ProbeValues {
+    let (kind, path) = match p {
+        ProbeModel::Http(path) => (ProbeKind::Http, path.clone()),
+        ProbeModel::Tcp => (ProbeKind::Tcp, String::new()),
+    };
+    ProbeValues {
+        kind,
+        path,
+        initial_delay_seconds: delay,
+        period_seconds: period,
+        timeout_seconds: 2,
+        failure_threshold: 3,
+    }
+}
+
+fn int_or_string(s: &str) -> IntOrString {
+    match s.parse::<i32>() {
+        Ok(n) => IntOrString::Int(n),
+        Err(_) => IntOrString::String(s.to_owned()),
+    }
+}
+
+/// Default namespace of each ingress controller family.
+pub fn controller_namespace(class: IngressClass) -> &'static str {
+    match class {
+        IngressClass::Nginx => "ingress-nginx",
+        IngressClass::Traefik | IngressClass::Alb => "kube-system",
+    }
+}
+
+impl Values {
+    /// The values gen writes for `svc`: the chart renders exactly the catalog's
+    /// intent with them.
+    pub fn from_model(model: &Model, svc: &ServiceModel) -> Values {
+        let (replicas, autoscaling) = match svc.scaling {
+            Scaling::Fixed(n) => (
+                n,
+                AutoscalingValues {
+                    enabled: false,
+                    min_replicas: n.max(1),
+                    max_replicas: n.max(1),
+                    target_cpu: 80,
+                    target_memory: 0,
+                },
+            ),
+            Scaling::Auto {
+                min,
+                max,
+                cpu,
+                memory,
+            } => (
+                svc.initial_replicas.unwrap_or(min),
+                AutoscalingValues {
+                    enabled: true,
+                    min_replicas: min,
+                    max_replicas: max,
+                    target_cpu: cpu,
+                    target_memory: memory.unwrap_or(0),
+                },
+            ),
+        };
+        let pod_disruption_budget = match svc.min_available {
+            Some(m) => PdbValues {
+                enabled: true,
+                min_available: m,
+                max_unavailable: 1,
+            },
+            None => PdbValues {
+                enabled: svc.scaling.guaranteed() >= 2,
+                min_available: 0,
+                max_unavailable: 1,
+            },
+        };
+        let r = &svc.resources;
+        let mut limits = BTreeMap::from([("memory".to_owned(), Quantity(r.memory_limit.clone()))]);
+        if let Some(c) = &r.cpu_limit {
+            limits.insert("cpu".to_owned(), Quantity(c.clone()));
+        }
+        let resources = ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".to_owned(), Quantity(r.cpu.clone())),
+                ("memory".to_owned(), Quantity(r.memory.clone())),
+            ])),
+            limits: Some(limits),
+            ..Default::default()
+        };
+        let port_name = match (&svc.probes.readiness, &svc.probes.liveness) {
+            (ProbeModel::Tcp, ProbeModel::Tcp) => "tcp",
+            _ => "http",
+        };
+        let (kind, max_surge, max_unavailable, blue_green, canary) = match &svc.strategy {
+            StrategyModel::Rolling {
+                max_surge,
+                max_unavailable,
+            } => (
+                StrategyKind::Rolling,
+                max_surge.as_str(),
+                max_unavailable.as_str(),
+                None,
+                None,
+            ),
+            StrategyModel::BlueGreen { live, blue, green } => (
+                StrategyKind::BlueGreen,
+                "25%",
+                "0",
+                Some(BlueGreenValues {
+                    live: match live {
+                        Colour::Blue => ColourValue::Blue,
+                        Colour::Green => ColourValue::Green,
+                    },
+                    blue: ImageValues::from_image(blue),
+                    green: ImageValues::from_image(green),
+                }),
+                None,
+            ),
+            StrategyModel::Canary {
+                image,
+                weight,
+                max_surge,
+                max_unavailable,
+            } => (
+                StrategyKind::Canary,
+                max_surge.as_str(),
+                max_unavailable.as_str(),
+                None,
+                Some(CanaryValues {
+                    image: ImageValues::from_image(image),
+                    weight: *weight,
+                    replicas: CANARY_REPLICAS,
+                }),
+            ),
+        };
+        let ing = model.ingress.as_ref();
+        let class = ing.map_or(IngressClass::Nginx, |i| i.class);
+        let controller = match class {
+            IngressClass::Nginx => Controller::Nginx,
+            IngressClass::Traefik => Controller::Traefik,
+            IngressClass::Alb => Controller::Alb,
+        };
+        let tls_secret = ing.and_then(|i| i.tls_secret.clone());
+        let ingress = IngressValues {
+            enabled: !svc.routes.is_empty(),
+            controller,
+            class_name: match class {
+                IngressClass::Nginx => "nginx",
+                IngressClass::Traefik => "traefik",
+                IngressClass::Alb => "alb",
+            }
+            .to_owned(),
+            host: svc
+                .routes
+                .first()
+                .map(|r| r.host.clone())
+                .unwrap_or_else(|| ing.map(|i| i.host.clone()).unwrap_or_default()),
+            paths: svc.routes.iter().map(|r| r.path.clone()).collect(),
+            tls: TlsValues {
+                enabled: tls_secret.is_some()
+                    || (class == IngressClass::Alb && ing.is_some_and(|i| i.https_redirect)),
+                secret_name: tls_secret.unwrap_or_default(),
+            },
+            https_redirect: ing.is_some_and(|i| i.https_redirect),
+            annotations: BTreeMap::new(),
+        };
+
+        let ingress_controller = (!svc.routes.is_empty()).then(|| match class {
+            IngressClass::Alb => PeerValues {
+                namespace: String::new(),
+                pod_labels: BTreeMap::new(),
+                cidr: model
+                    .aws
+                    .as_ref()
+                    .map_or_else(|| "0.0.0.0/0".to_owned(), |a| a.vpc_cidr.0.clone()),
+            },
+            _ => PeerValues {
+                namespace: ing
+                    .and_then(|i| i.controller_namespace.clone())
+                    .unwrap_or_else(|| controller_namespace(class).to_owned()),
+                pod_labels: BTreeMap::from([(
+                    "app.kubernetes.io/name".to_owned(),
+                    match class {
+                        IngressClass::Traefik => "traefik",
+                        _ => "ingress-nginx",
+                    }
+                    .to_owned(),
+                )]),
+                cidr: String::new(),
+            },
+        });
+        let by_name: BTreeMap<&str, &ServiceModel> = model
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), s))
+            .collect();
+        let from = model
+            .services
+            .iter()
+            .filter(|s| s.calls.iter().any(|c| c == &svc.name))
+            .map(|s| ServicePeer {
+                namespace: s.namespace.clone(),
+                service: s.name.clone(),
+                port: None,
+            })
+            .collect();
+        let to = svc
+            .calls
+            .iter()
+            .filter_map(|c| by_name.get(c.as_str()))
+            .map(|s| ServicePeer {
+                namespace: s.namespace.clone(),
+                service: s.name.clone(),
+                port: Some(u32::from(s.port)),
+            })
+            .collect();
+
+        Values {
+            part_of: model.project.clone(),
+            image: ImageValues::from_image(&svc.image),
+            image_pull_policy: PullPolicy::IfNotPresent,
+            image_pull_secrets: Vec::new(),
+            replicas,
+            autoscaling,
+            pod_disruption_budget,
+            service: ServiceValues {
+                port: u32::from(svc.port),
+                port_name: port_name.to_owned(),
+            },
+            resources,
+            probes: ProbesValues {
+                readiness: probe(&svc.probes.readiness, svc.probes.initial_delay, 5),
+                liveness: probe(&svc.probes.liveness, svc.probes.initial_delay, 10),
+            },
+            strategy: StrategyValues {
+                kind,
+                rolling_update: RollingValues {
+                    max_surge: int_or_string(max_surge),
+                    max_unavailable: int_or_string(max_unavailable),
+                },
+                blue_green,
+                canary,
+            },
+            ingress,
+            env: svc.env.clone(),
+            secret_env: svc
+                .secret_env
+                .iter()
+                .map(|(k, r)| {
+                    (
+                        k.clone(),
+                        SecretKeyValues {
+                            secret: r.secret.clone(),
+                            key: r.key.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            network_policy: NetworkPolicyValues {
+                enabled: true,
+                ingress_controller,
+                from,
+                to,
+                egress: svc
+                    .egress
+                    .iter()
+                    .map(|(cidr, port)| CidrPeer {
+                        cidr: cidr.clone(),
+                        port: u32::from(*port),
+                    })
+                    .collect(),
+                dns: true,
+            },
+            service_account: ServiceAccountValues {
+                annotations: BTreeMap::new(),
+            },
+            pod_annotations: BTreeMap::new(),
+            pod_security_context: PodSecurityContext {
+                run_as_non_root: Some(true),
+                run_as_user: Some(RUN_AS_ID),
+                run_as_group: Some(RUN_AS_ID),
+                fs_group: Some(RUN_AS_ID),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            security_context: SecurityContext {
+                allow_privilege_escalation: Some(false),
+                read_only_root_filesystem: Some(true),
+                run_as_non_root: Some(true),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".into()]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Every rendered object is checked against the Kubernetes OpenAPI schema of
+//! its kind (from k8s-openapi's `schemars` support, made strict: unknown
+//! fields are refused) and against the API server's name and label rules,
+//! before anything is written. A violation is a bug in gen, reported as an
+//! internal error naming the file, the object and the field.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use serde_json::Value;
+
+use super::manifests::Object;
+use super::EmitError;
+
+fn schema_of<T: schemars::JsonSchema>() -> Value {
+    let root = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
+    let mut v = serde_json::to_value(root).unwrap_or(Value::Null);
+    strict(&mut v);
+    v
+}
+
+/// Refuse unknown fields wherever an object lists its properties, and drop
+/// descriptions.
+pub(crate) fn strict(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove("description");
+            if m.contains_key("properties") && !m.contains_key("additionalProperties") {
+                m.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+            m.values_mut().for_each(strict);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strict),
+        _ => {}
+    }
+}
+
+fn validators() -> &'static BTreeMap<&'static str, jsonschema::Validator> {
+    static V: OnceLock<BTreeMap<&'static str, jsonschema::Validator>> = OnceLock::new();
+    V.get_or_init(|| {
+        let schemas = [
+            ("Namespace", schema_of::<Namespace>()),
+            ("ServiceAccount", schema_of::<ServiceAccount>()),
+            ("ConfigMap", schema_of::<ConfigMap>()),
+            ("Service", schema_of::<Service>()),
+            ("Deployment", schema_of::<Deployment>()),
+            (
+                "HorizontalPodAutoscaler",
+                schema_of::<HorizontalPodAutoscaler>(),
+            ),
+            ("PodDisruptionBudget", schema_of::<PodDisruptionBudget>()),
+            ("Ingress", schema_of::<Ingress>()),
+            ("NetworkPolicy", schema_of::<NetworkPolicy>()),
+        ];
+        schemas
+            .into_iter()
+            .filter_map(|(k, s)| jsonschema::draft202012::new(&s).ok().map(|v| (k, v)))
+            .collect()
+    })
+}
+
+fn invalid(file: &str, what: &str, field: &str, why: String) -> EmitError {
+    EmitError::Invalid {
+        file: file.to_owned(),
+        what: what.to_owned(),
+        field: field.to_owned(),
+        why,
+    }
+}
+
+/// Validate the objects of one output file.
+pub fn objects(file: &str, docs: &[Object]) -> Result<(), EmitError> {
+    for (what, doc) in docs {
+        one(file, what, doc)?;
+    }
+    Ok(())
+}
+
+fn one(file: &str, what: &str, doc: &Value) -> Result<(), EmitError> {
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    let Some(v) = validators().get(kind) else {
+        return Err(invalid(
+            file,
+            what,
+            "/kind",
+            format!("no schema for kind `{kind}`"),
+        ));
+    };
+    if let Some(e) = v.iter_errors(doc).next() {
+        return Err(invalid(
+            file,
+            what,
+            &e.instance_path().to_string(),
+            e.to_string(),
+        ));
+    }
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name_ok = match kind {
+        // Services and Namespaces need DNS-1035 / DNS-1123 labels.
+        "Service" => dns_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase()),
+        "Namespace" => dns_label(name),
+        _ => dns_subdomain(name),
+    };
+    if !name_ok {
+        return Err(invalid(
+            file,
+            what,
+            "/metadata/name",
+            format!("`{name}` is not a valid {kind} name"),
+        ));
+    }
+    check_labels(file, what, doc)
+}
+
+/// Every `labels` / `matchLabels` map in the object.
+fn check_labels(file: &str, what: &str, doc: &Value) -> Result<(), EmitError> {
+    let mut stack = vec![(String::new(), doc)];
+    while let Some((path, v)) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = format!("{path}/{k}");
+                    if k == "labels" || k == "matchLabels" {
+                        if let Value::Object(labels) = x {
+                            for (lk, lv) in labels {
+                                let lv = lv.as_str().unwrap_or("");
+                                if !label_key(lk) || !label_value(lv) {
+                                    return Err(invalid(
+                                        file,
+                                        what,
+                                        &format!("{p}/{lk}"),
+                                        format!("`{lk}: {lv}` is not a valid label"),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    stack.push((p, x));
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    stack.push((format!("{path}/{i}"), x));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(dns_label)
+}
+
+fn label_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+fn label_key(k: &str) -> bool {
+    match k.split_once('/') {
+        Some((prefix, name)) => dns_subdomain(prefix) && label_name(name),
+        None => label_name(k),
+    }
+}
+
+fn label_value(v: &str) -> bool {
+    v.is_empty() || label_name(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_field_is_refused() {
+        let doc = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x"}, "dataa": {}});
+        let e = one("f.yaml", "ConfigMap x", &doc).unwrap_err().to_string();
+        assert!(e.contains("ConfigMap x") && e.contains("f.yaml"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_refused_with_its_field() {
+        let doc = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x"},
+            "spec": {"replicas": "two", "selector": {}, "template": {}}});
+        let e = one("f.yaml", "Deployment x", &doc).unwrap_err();
+        let EmitError::Invalid { field, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(field, "/spec/replicas");
+    }
+
+    #[test]
+    fn missing_required_field_is_refused() {
+        let doc = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x"}, "spec": {"template": {}}});
+        assert!(one("f.yaml", "Deployment x", &doc).is_err());
+    }
+
+    #[test]
+    fn bad_names_and_labels_are_refused() {
+        let doc = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "9lives"}});
+        assert!(one("f", "Service 9lives", &doc).is_err());
+        let doc = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "ok", "labels": {"a": "-bad"}}});
+        assert!(one("f", "ConfigMap ok", &doc).is_err());
+        let doc = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "ok", "labels": {"app.kubernetes.io/name": "ok"}}});
+        assert!(one("f", "ConfigMap ok", &doc).is_ok());
+    }
+}
