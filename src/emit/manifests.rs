@@ -97,7 +97,7 @@ fn doc<T: Serialize + k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectM
 }
 
 /// Emit every manifest of the model into `tree`.
-pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
+pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), EmitError> {
     let mut ns_docs = Vec::new();
     for (name, ns) in &model.namespaces {
         let mut labels = ns.labels.clone();
@@ -115,15 +115,14 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
     }
     super::validate::objects("manifests/namespaces.yaml", &ns_docs)?;
     tree.insert("manifests/namespaces.yaml", yaml_documents(&ns_docs)?);
-    for svc in &model.services {
-        let values = Values::from_model(model, svc);
+    for (svc, values) in model.services.iter().zip(values) {
         let release = Release {
             chart: &svc.name,
             version: super::helm::CHART_VERSION,
             name: &svc.name,
             namespace: &svc.namespace,
         };
-        let docs = render(&values, &release)?;
+        let docs = render(values, &release)?;
         let path = format!("manifests/{}/{}.yaml", svc.namespace, svc.name);
         super::validate::objects(&path, &docs)?;
         tree.insert(path, yaml_documents(&docs)?);

@@ -99,27 +99,25 @@ fn ser_err(what: &str, e: impl std::fmt::Display) -> EmitError {
 }
 
 /// Emit every chart of the model into `tree`.
-pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
+pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), EmitError> {
     let env = readme_env()?;
-    for svc in &model.services {
+    for (svc, values) in model.services.iter().zip(values) {
         let base = format!("charts/{}", svc.name);
-        let values = Values::from_model(model, svc);
         tree.insert(
             format!("{base}/Chart.yaml"),
-            chart_yaml(model, svc, &values)?,
+            chart_yaml(model, svc, values)?,
         );
-        tree.insert(format!("{base}/values.yaml"), values_yaml(&values)?);
-        let schema = values_schema(latest_waived(svc));
-        let mut text =
-            serde_json::to_string_pretty(&schema).map_err(|e| ser_err("values.schema.json", e))?;
-        text.push('\n');
-        tree.insert(format!("{base}/values.schema.json"), text);
+        tree.insert(format!("{base}/values.yaml"), values_yaml(values)?);
+        tree.insert(
+            format!("{base}/values.schema.json"),
+            values_schema_text(latest_waived(svc))?,
+        );
         for (path, contents) in BLUEPRINTS {
             tree.insert(format!("{base}/{path}"), contents);
         }
         tree.insert(
             format!("{base}/README.md"),
-            readme(&env, model, svc, &values, &schema)?,
+            readme(&env, model, svc, values, base_schema())?,
         );
     }
     Ok(())
@@ -264,6 +262,24 @@ fn tune_schema(v: &mut Value) {
     }
 }
 
+/// `values.schema.json` text, computed once for each of its two variants.
+fn values_schema_text(latest_waived: bool) -> Result<&'static str, EmitError> {
+    static TEXT: OnceLock<[Option<String>; 2]> = OnceLock::new();
+    let texts = TEXT.get_or_init(|| {
+        [false, true].map(|waived| {
+            serde_json::to_string_pretty(&values_schema(waived))
+                .ok()
+                .map(|mut t| {
+                    t.push('\n');
+                    t
+                })
+        })
+    });
+    texts[usize::from(latest_waived)]
+        .as_deref()
+        .ok_or_else(|| ser_err("values.schema.json", "the schema does not serialize"))
+}
+
 /// The values schema of one chart: the shared one, plus the refusal of the
 /// mutable `latest` tag unless the service waives it.
 pub fn values_schema(latest_waived: bool) -> Value {
@@ -333,17 +349,19 @@ struct Row {
 /// Flatten the values into table rows, following the schema for
 /// descriptions; Kubernetes-typed sections and maps stay whole.
 fn rows(schema: &Value, prefix: &str, sub: &Value, value: &Value, out: &mut Vec<Row>) {
-    let resolved = resolve(schema, sub);
-    let description = resolved
+    let target = reference(sub);
+    let resolved = target
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|p| schema.pointer(p))
+        .unwrap_or(sub);
+    let description = sub
         .get("description")
+        .or_else(|| resolved.get("description"))
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
     let props = resolved.get("properties").and_then(Value::as_object);
-    let kube = sub
-        .get("$ref")
-        .and_then(Value::as_str)
-        .is_some_and(|r| r.contains("io.k8s."));
+    let kube = target.is_some_and(|r| r.contains("io.k8s."));
     match (value, props) {
         (Value::Object(m), Some(p)) if !kube && !m.is_empty() => {
             for (k, x) in m {
@@ -363,14 +381,18 @@ fn rows(schema: &Value, prefix: &str, sub: &Value, value: &Value, out: &mut Vec<
     }
 }
 
-fn resolve<'a>(schema: &'a Value, sub: &'a Value) -> &'a Value {
-    match sub.get("$ref").and_then(Value::as_str) {
-        Some(r) => r
-            .strip_prefix('#')
-            .and_then(|p| schema.pointer(p))
-            .unwrap_or(sub),
-        None => sub,
-    }
+/// The `$ref` of a sub-schema, directly or as draft-07's `allOf: [{$ref}]`.
+fn reference(sub: &Value) -> Option<&str> {
+    sub.get("$ref").and_then(Value::as_str).or_else(|| {
+        match sub
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            Some([only]) => only.get("$ref").and_then(Value::as_str),
+            _ => None,
+        }
+    })
 }
 
 fn readme(

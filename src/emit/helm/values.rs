@@ -494,6 +494,13 @@ fn int_or_string(s: &str) -> IntOrString {
     }
 }
 
+/// Who calls whom, indexed once per model.
+struct Topology<'a> {
+    by_name: BTreeMap<&'a str, &'a ServiceModel>,
+    /// Callee name -> its callers, in model (name) order.
+    callers: BTreeMap<&'a str, Vec<&'a ServiceModel>>,
+}
+
 /// Default namespace of each ingress controller family.
 pub fn controller_namespace(class: IngressClass) -> &'static str {
     match class {
@@ -503,9 +510,30 @@ pub fn controller_namespace(class: IngressClass) -> &'static str {
 }
 
 impl Values {
+    /// The values of every service, in model order.
+    pub fn all(model: &Model) -> Vec<Values> {
+        let by_name: BTreeMap<&str, &ServiceModel> = model
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), s))
+            .collect();
+        let mut callers: BTreeMap<&str, Vec<&ServiceModel>> = BTreeMap::new();
+        for s in &model.services {
+            for c in &s.calls {
+                callers.entry(c.as_str()).or_default().push(s);
+            }
+        }
+        let topology = Topology { by_name, callers };
+        model
+            .services
+            .iter()
+            .map(|svc| Values::from_model(model, &topology, svc))
+            .collect()
+    }
+
     /// The values gen writes for `svc`: the chart renders exactly the catalog's
     /// intent with them.
-    pub fn from_model(model: &Model, svc: &ServiceModel) -> Values {
+    fn from_model(model: &Model, topology: &Topology, svc: &ServiceModel) -> Values {
         let (replicas, autoscaling) = match svc.scaling {
             Scaling::Fixed(n) => (
                 n,
@@ -660,15 +688,11 @@ impl Values {
                 cidr: String::new(),
             },
         });
-        let by_name: BTreeMap<&str, &ServiceModel> = model
-            .services
-            .iter()
-            .map(|s| (s.name.as_str(), s))
-            .collect();
-        let from = model
-            .services
-            .iter()
-            .filter(|s| s.calls.iter().any(|c| c == &svc.name))
+        let from = topology
+            .callers
+            .get(svc.name.as_str())
+            .into_iter()
+            .flatten()
             .map(|s| ServicePeer {
                 namespace: s.namespace.clone(),
                 service: s.name.clone(),
@@ -678,7 +702,7 @@ impl Values {
         let to = svc
             .calls
             .iter()
-            .filter_map(|c| by_name.get(c.as_str()))
+            .filter_map(|c| topology.by_name.get(c.as_str()))
             .map(|s| ServicePeer {
                 namespace: s.namespace.clone(),
                 service: s.name.clone(),
