@@ -128,6 +128,18 @@ fn check_labels(file: &str, what: &str, doc: &Value) -> Result<(), EmitError> {
             Value::Object(m) => {
                 for (k, x) in m {
                     let p = format!("{path}/{k}");
+                    if k == "annotations" {
+                        if let Value::Object(ann) = x {
+                            if let Some(bad) = ann.keys().find(|a| !label_key(a)) {
+                                return Err(invalid(
+                                    file,
+                                    what,
+                                    &format!("{p}/{bad}"),
+                                    format!("`{bad}` is not a valid annotation key"),
+                                ));
+                            }
+                        }
+                    }
                     if k == "labels" || k == "matchLabels" {
                         if let Value::Object(labels) = x {
                             for (lk, lv) in labels {
@@ -233,5 +245,12 @@ mod tests {
         let doc = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "ok", "labels": {"app.kubernetes.io/name": "ok"}}});
         assert!(one("f", "ConfigMap ok", &doc).is_ok());
+        let long = format!(
+            "alb.ingress.kubernetes.io/actions.{}-weighted",
+            "a".repeat(53)
+        );
+        let doc = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "ok", "annotations": {long: "x"}}});
+        assert!(one("f", "ConfigMap ok", &doc).is_err());
     }
 }

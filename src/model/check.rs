@@ -743,6 +743,10 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
     }
 }
 
+/// Longest service name whose alb action annotation name part
+/// (`actions.<name>-weighted`) stays within 63 characters.
+const ALB_CANARY_NAME_MAX: usize = 63 - "actions.".len() - "-weighted".len();
+
 /// A canary's share of traffic is set at the ingress, so it needs routes and
 /// an ingress class with weighted backends.
 fn canary_traffic(cx: &mut Ctx, c: &Catalog, name: &str, s: &Service) {
@@ -766,6 +770,14 @@ fn canary_traffic(cx: &mut Ctx, c: &Catalog, name: &str, s: &Service) {
             .problem("catalog::canary-routes", at, format!("canary service `{name}` has no `routes`: its traffic share is set at the ingress"))
             .label("canary without routes")
             .help("add `routes:` so the ingress can split traffic, or use `type: blue-green` for an internal service");
+        cx.push(p);
+    } else if c.ingress.as_ref().map(|i| i.class) == Some(IngressClass::Alb)
+        && name.len() > ALB_CANARY_NAME_MAX
+    {
+        let p = cx
+            .problem("catalog::name-too-long", cx.key(&sp), format!("`{name}` is {} characters; behind alb a canary service name may have at most {ALB_CANARY_NAME_MAX}", name.len()))
+            .label("too long for the alb action annotation")
+            .help("the weighted action is the annotation `alb.ingress.kubernetes.io/actions.<name>-weighted`, whose name part is limited to 63 characters; shorten the service name");
         cx.push(p);
     } else if c.ingress.as_ref().map(|i| i.class) == Some(IngressClass::Traefik) {
         let p = cx
