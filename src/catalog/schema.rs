@@ -233,7 +233,19 @@ fn placeholder(schema: Option<&Value>) -> Option<Value> {
         "integer" | "number" => Some(Value::from(min.max(1))),
         "array" => Some(Value::Array(vec![])),
         "object" => Some(Value::Object(Default::default())),
-        "string" => Some(Value::String("placeholder:0".to_owned())),
+        // The first stand-in the property's own schema accepts (patterns
+        // differ: names, references, ids).
+        "string" => [
+            "placeholder:0",
+            "placeholder",
+            "x",
+            "0",
+            "x/y",
+            "2000-01-01",
+        ]
+        .into_iter()
+        .map(|c| Value::String(c.to_owned()))
+        .find(|c| jsonschema::validator_for(s).is_ok_and(|v| v.is_valid(c))),
         _ => None,
     }
 }

@@ -160,8 +160,7 @@ fn live_image(v: &Values) -> &ImageValues {
 fn live_track(v: &Values) -> Option<&'static str> {
     match v.strategy.kind {
         StrategyKind::BlueGreen => v.strategy.blue_green.as_ref().map(|bg| bg.live.as_str()),
-        StrategyKind::Canary => Some("stable"),
-        StrategyKind::Rolling => None,
+        StrategyKind::Canary | StrategyKind::Rolling => Some("stable"),
     }
 }
 
@@ -244,7 +243,7 @@ fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
         ],
         _ => vec![Track {
             name: r.name.to_owned(),
-            track: "",
+            track: "stable",
             image: &v.image,
             autoscaled: auto,
             replicas: v.replicas,
@@ -783,7 +782,19 @@ fn name_label(service: &str) -> BTreeMap<String, String> {
 fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
     let np = &v.network_policy;
     let port = v.service.port;
-    let mut ingress = Vec::new();
+    // The pods of the service reach each other on any port (clustering,
+    // peer discovery).
+    let own = || NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(selector_labels(r)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut ingress = vec![NetworkPolicyIngressRule {
+        from: Some(vec![own()]),
+        ports: None,
+    }];
     if let Some(c) = np
         .ingress_controller
         .as_ref()
@@ -816,7 +827,10 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
             ports: Some(vec![tcp(port)]),
         });
     }
-    let mut egress = Vec::new();
+    let mut egress = vec![NetworkPolicyEgressRule {
+        to: Some(vec![own()]),
+        ports: None,
+    }];
     if np.dns {
         egress.push(NetworkPolicyEgressRule {
             to: Some(vec![pod_peer(
@@ -861,8 +875,8 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
                 ..Default::default()
             }),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: (!ingress.is_empty()).then_some(ingress),
-            egress: (!egress.is_empty()).then_some(egress),
+            ingress: Some(ingress),
+            egress: Some(egress),
         }),
     }
 }

@@ -9,6 +9,7 @@
 //! `Model` only exists if the catalog passed every check.
 
 pub mod check;
+pub mod flows;
 pub mod image;
 pub mod quantity;
 

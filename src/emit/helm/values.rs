@@ -388,8 +388,8 @@ pub struct IngressValues {
 pub struct TlsValues {
     /// Serve HTTPS for the host.
     pub enabled: bool,
-    /// Secret holding the certificate (in the release namespace). Empty for
-    /// alb, which finds the ACM certificate by host.
+    /// Secret holding the certificate (in the release namespace). alb ignores
+    /// it and finds the ACM certificate by host.
     pub secret_name: String,
 }
 

@@ -35,11 +35,15 @@ app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 {{- end -}}
 
-{{/* Track label value of the pods behind the main Service ("" for rolling). */}}
+{{/*
+Track label value of the pods behind the main Service. A rolling service's
+one Deployment is the "stable" track too, so switching between rolling and
+canary never changes that Deployment's (immutable) selector.
+*/}}
 {{- define "gen.liveTrack" -}}
 {{- if eq .Values.strategy.type "blueGreen" -}}
 {{- .Values.strategy.blueGreen.live -}}
-{{- else if eq .Values.strategy.type "canary" -}}
+{{- else -}}
 stable
 {{- end -}}
 {{- end -}}
@@ -80,7 +84,7 @@ rolling -> one; blueGreen -> blue and green; canary -> stable and canary.
 {{- $tracks = append $tracks (dict "name" $name "track" "stable" "image" $v.image "autoscaled" $auto "replicas" $v.replicas) -}}
 {{- $tracks = append $tracks (dict "name" (printf "%s-canary" $name) "track" "canary" "image" $v.strategy.canary.image "autoscaled" false "replicas" $v.strategy.canary.replicas) -}}
 {{- else -}}
-{{- $tracks = append $tracks (dict "name" $name "track" "" "image" $v.image "autoscaled" $auto "replicas" $v.replicas) -}}
+{{- $tracks = append $tracks (dict "name" $name "track" "stable" "image" $v.image "autoscaled" $auto "replicas" $v.replicas) -}}
 {{- end -}}
 {{- toYaml $tracks -}}
 {{- end -}}

@@ -1,0 +1,468 @@
+//! The flow table: every network flow the cluster and its services need.
+//!
+//! One list of `source -> destination, protocol, ports, why`, derived from the
+//! K3s topology, the AWS facts and the services. The K3s bootstrap and the
+//! security groups (Terraform and CloudFormation) are both derived from it,
+//! so they cannot disagree about what must be open.
+//!
+//! Architecture invariant: no emitter opens a port that is not in this table,
+//! and the table never lists K3s's loopback-only ports (2381, 2382, 6444,
+//! 10010, 10248, 10249, 10256-10259).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::Model;
+use crate::catalog::types::{DbEngine, FlannelBackend};
+
+/// A security-group role: the machines (or load balancer) gen gives a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    /// The SSH bastion host.
+    Bastion,
+    /// K3s servers (control plane, embedded etcd).
+    Servers,
+    /// K3s agents (workers).
+    Agents,
+    /// The public load balancer in front of the ingress controller.
+    LoadBalancer,
+    /// The database in private subnets.
+    Database,
+}
+
+impl Group {
+    /// Identifier used in resource names, e.g. `load_balancer`.
+    pub fn ident(self) -> &'static str {
+        match self {
+            Group::Bastion => "bastion",
+            Group::Servers => "servers",
+            Group::Agents => "agents",
+            Group::LoadBalancer => "load_balancer",
+            Group::Database => "database",
+        }
+    }
+
+    /// Human name, e.g. `load balancer`.
+    pub fn human(self) -> &'static str {
+        match self {
+            Group::Bastion => "bastion host",
+            Group::Servers => "K3s servers",
+            Group::Agents => "K3s agents",
+            Group::LoadBalancer => "public load balancer",
+            Group::Database => "database",
+        }
+    }
+}
+
+/// One end of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer {
+    /// A group gen defines.
+    Group(Group),
+    /// The administrators' networks (`cluster.aws.admin_cidrs`, or any
+    /// administrator when there is no aws block).
+    Admins,
+    /// The whole internet (0.0.0.0/0, and ::/0 with IPv6).
+    Internet,
+    /// A network outside the cluster a service connects to.
+    Cidr(String),
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Group(g) => f.write_str(g.human()),
+            Peer::Admins => f.write_str("admin networks"),
+            Peer::Internet => f.write_str("internet"),
+            Peer::Cidr(c) => f.write_str(c),
+        }
+    }
+}
+
+/// Transport protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Proto {
+    /// Lowercase name (`tcp`, `udp`), as AWS spells `ip_protocol`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// One allowed flow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Flow {
+    /// Who opens the connection.
+    pub from: Peer,
+    /// Who accepts it.
+    pub to: Peer,
+    /// Protocol.
+    pub proto: Proto,
+    /// First port.
+    pub from_port: u16,
+    /// Last port (equal to `from_port` for one port).
+    pub to_port: u16,
+    /// Why it is needed (becomes the rule description).
+    pub why: String,
+}
+
+impl Flow {
+    /// `6443/tcp` or `2379-2380/tcp`.
+    pub fn ports(&self) -> String {
+        if self.from_port == self.to_port {
+            format!("{}/{}", self.from_port, self.proto.as_str())
+        } else {
+            format!(
+                "{}-{}/{}",
+                self.from_port,
+                self.to_port,
+                self.proto.as_str()
+            )
+        }
+    }
+}
+
+/// Ports K3s binds to loopback only; never opened.
+pub const LOOPBACK_ONLY: [(u16, u16); 7] = [
+    (2381, 2381),
+    (2382, 2382),
+    (6444, 6444),
+    (10010, 10010),
+    (10248, 10248),
+    (10249, 10249),
+    (10256, 10259),
+];
+
+/// Default port of a database engine.
+pub fn db_port(engine: DbEngine) -> u16 {
+    match engine {
+        DbEngine::Mariadb | DbEngine::Mysql => 3306,
+        DbEngine::Postgres => 5432,
+    }
+}
+
+/// The groups present in the model's topology, sorted.
+pub fn groups(model: &Model) -> Vec<Group> {
+    let Some(k) = &model.k3s else {
+        return Vec::new();
+    };
+    let mut g = vec![Group::Servers];
+    if k.agents > 0 {
+        g.push(Group::Agents);
+    }
+    if let Some(a) = &model.aws {
+        if a.bastion {
+            g.push(Group::Bastion);
+        }
+        if a.load_balancer.is_some() {
+            g.push(Group::LoadBalancer);
+        }
+        if a.database.is_some() {
+            g.push(Group::Database);
+        }
+    }
+    g.sort();
+    g
+}
+
+/// Derive the flow table. Empty without `cluster.k3s`.
+pub fn derive(model: &Model) -> Vec<Flow> {
+    let Some(k) = &model.k3s else {
+        return Vec::new();
+    };
+    let groups = groups(model);
+    let has = |g: Group| groups.contains(&g);
+    let aws = model.aws.as_ref();
+    let mut table: BTreeMap<(Peer, Peer, Proto, u16, u16), Vec<String>> = BTreeMap::new();
+    let mut add = |from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str| {
+        table
+            .entry((from, to, proto, ports.0, ports.1))
+            .or_default()
+            .push(why.to_owned());
+    };
+    let servers = Peer::Group(Group::Servers);
+    let nodes: Vec<Peer> = [Group::Servers, Group::Agents]
+        .into_iter()
+        .filter(|g| has(*g))
+        .map(Peer::Group)
+        .collect();
+    // Workloads run on agents; on servers only when there are no agents
+    // (servers are tainted CriticalAddonsOnly when agents exist).
+    let workers = if has(Group::Agents) {
+        Peer::Group(Group::Agents)
+    } else {
+        servers.clone()
+    };
+    let node_pairs = || {
+        nodes
+            .iter()
+            .flat_map(|a| nodes.iter().map(move |b| (a.clone(), b.clone())))
+            .collect::<Vec<_>>()
+    };
+
+    // Administration: SSH, and kubectl to the API server.
+    let admin_entry = if has(Group::Bastion) {
+        add(
+            Peer::Admins,
+            Peer::Group(Group::Bastion),
+            Proto::Tcp,
+            (22, 22),
+            "SSH from the admin networks to the bastion",
+        );
+        Peer::Group(Group::Bastion)
+    } else {
+        Peer::Admins
+    };
+    for n in &nodes {
+        add(
+            admin_entry.clone(),
+            n.clone(),
+            Proto::Tcp,
+            (22, 22),
+            "SSH for administration",
+        );
+    }
+    add(
+        admin_entry,
+        servers.clone(),
+        Proto::Tcp,
+        (6443, 6443),
+        "kubectl to the Kubernetes API",
+    );
+
+    // K3s itself.
+    if has(Group::Agents) {
+        add(
+            Peer::Group(Group::Agents),
+            servers.clone(),
+            Proto::Tcp,
+            (6443, 6443),
+            "agents join and reach the K3s supervisor and API server",
+        );
+    }
+    if k.servers > 1 {
+        add(
+            servers.clone(),
+            servers.clone(),
+            Proto::Tcp,
+            (6443, 6443),
+            "servers join the cluster through the first server",
+        );
+    }
+    if k.servers >= 3 {
+        add(
+            servers.clone(),
+            servers.clone(),
+            Proto::Tcp,
+            (2379, 2380),
+            "embedded etcd client and peer traffic (HA)",
+        );
+    }
+    for (a, b) in node_pairs() {
+        match k.flannel_backend {
+            FlannelBackend::Vxlan => add(
+                a.clone(),
+                b.clone(),
+                Proto::Udp,
+                (8472, 8472),
+                "flannel VXLAN pod network",
+            ),
+            FlannelBackend::WireguardNative => {
+                add(
+                    a.clone(),
+                    b.clone(),
+                    Proto::Udp,
+                    (51820, 51820),
+                    "flannel WireGuard pod network (IPv4)",
+                );
+                if k.ipv6 {
+                    add(
+                        a.clone(),
+                        b.clone(),
+                        Proto::Udp,
+                        (51821, 51821),
+                        "flannel WireGuard pod network (IPv6)",
+                    );
+                }
+            }
+            FlannelBackend::HostGw | FlannelBackend::None => {}
+        }
+        add(
+            a.clone(),
+            b.clone(),
+            Proto::Tcp,
+            (10250, 10250),
+            "kubelet: metrics-server, logs and exec",
+        );
+        if k.embedded_registry {
+            add(
+                a.clone(),
+                b.clone(),
+                Proto::Tcp,
+                (5001, 5001),
+                "embedded registry mirror (Spegel) peer traffic",
+            );
+            add(
+                a,
+                b,
+                Proto::Tcp,
+                (6443, 6443),
+                "embedded registry mirror (Spegel) peer discovery",
+            );
+        }
+    }
+
+    // Outbound from the nodes: images, the K3s installer, OS packages.
+    for n in &nodes {
+        add(
+            n.clone(),
+            Peer::Internet,
+            Proto::Tcp,
+            (443, 443),
+            "HTTPS to registries, the K3s installer and AWS APIs",
+        );
+        add(
+            n.clone(),
+            Peer::Internet,
+            Proto::Tcp,
+            (80, 80),
+            "HTTP to OS package mirrors",
+        );
+    }
+
+    // The public entry point.
+    if has(Group::LoadBalancer) && model.ingress.is_some() {
+        let lb = Peer::Group(Group::LoadBalancer);
+        let tls_in_cluster = model
+            .ingress
+            .as_ref()
+            .is_some_and(|i| i.tls_secret.is_some());
+        add(
+            Peer::Internet,
+            lb.clone(),
+            Proto::Tcp,
+            (443, 443),
+            "HTTPS from the internet to the public load balancer",
+        );
+        add(
+            Peer::Internet,
+            lb.clone(),
+            Proto::Tcp,
+            (80, 80),
+            "HTTP from the internet, redirected to HTTPS",
+        );
+        add(
+            lb.clone(),
+            workers.clone(),
+            Proto::Tcp,
+            (80, 80),
+            "load balancer to the ingress controller's HTTP host port",
+        );
+        if tls_in_cluster {
+            add(
+                lb,
+                workers.clone(),
+                Proto::Tcp,
+                (443, 443),
+                "load balancer to the ingress controller's HTTPS host port",
+            );
+        }
+    }
+
+    // The database, from the workers only.
+    if let Some(db) = aws.and_then(|a| a.database.as_ref()) {
+        let port = db
+            .port
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| db_port(db.engine));
+        add(
+            workers.clone(),
+            Peer::Group(Group::Database),
+            Proto::Tcp,
+            (port, port),
+            "workloads to the database",
+        );
+    }
+
+    // What services declare they reach outside the cluster (pods leave
+    // through their node's address).
+    for svc in &model.services {
+        for (cidr, port) in &svc.egress {
+            let why = format!("service {} to {cidr}", svc.name);
+            add(
+                workers.clone(),
+                Peer::Cidr(cidr.clone()),
+                Proto::Tcp,
+                (*port, *port),
+                &why,
+            );
+        }
+    }
+
+    table
+        .into_iter()
+        .map(|((from, to, proto, from_port, to_port), whys)| Flow {
+            from,
+            to,
+            proto,
+            from_port,
+            to_port,
+            why: whys.join("; "),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(src: &str) -> Model {
+        crate::compile("catalog.yaml", src.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .model
+    }
+
+    const BASE: &str = "version: 1\nproject: p\nservices:\n  a: {image: 'r/a:1', port: 80}\n";
+
+    #[test]
+    fn no_k3s_no_flows() {
+        assert!(derive(&model(BASE)).is_empty());
+    }
+
+    #[test]
+    fn never_a_loopback_only_port() {
+        let src = format!(
+            "{BASE}cluster:\n  k3s: {{version: v1.33.5+k3s1, servers: 3, agents: 3, embedded_registry: true, flannel_backend: wireguard-native, ipv6: true}}\n"
+        );
+        let flows = derive(&model(&src));
+        assert!(flows.len() > 10);
+        for f in &flows {
+            for (lo, hi) in LOOPBACK_ONLY {
+                assert!(
+                    f.to_port < lo || f.from_port > hi,
+                    "{f:?} opens a loopback-only port"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn etcd_only_with_three_servers() {
+        let one =
+            format!("{BASE}cluster:\n  k3s: {{version: v1.33.5+k3s1, servers: 1, agents: 2}}\n");
+        let three =
+            format!("{BASE}cluster:\n  k3s: {{version: v1.33.5+k3s1, servers: 3, agents: 2}}\n");
+        let etcd = |f: &Flow| f.from_port == 2379;
+        assert!(!derive(&model(&one)).iter().any(etcd));
+        assert!(derive(&model(&three)).iter().any(etcd));
+    }
+}

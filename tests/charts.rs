@@ -1,0 +1,93 @@
+//! Properties of the charts that golden trees cannot show: what changes
+//! between two catalogs that differ in one fact.
+
+use serde_json::Value;
+
+fn objects(catalog: &str) -> Vec<Value> {
+    let compiled = gen::compile("catalog.yaml", catalog.as_bytes()).unwrap();
+    let model = &compiled.model;
+    let values = gen::emit::helm::Values::all(model);
+    let svc = &model.services[0];
+    let release = gen::emit::manifests::Release {
+        chart: &svc.name,
+        version: gen::emit::helm::CHART_VERSION,
+        name: &svc.name,
+        namespace: &svc.namespace,
+    };
+    gen::emit::manifests::render(&values[0], &release)
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect()
+}
+
+fn find<'a>(objs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objs.iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+const HEAD: &str = "version: 1\nproject: shop\ningress: {host: shop.example}\nservices:\n  api:\n    image: r.example/api:1.0.0\n    port: 8080\n    replicas: 3\n    routes: [/api]\n";
+
+/// A Deployment's selector is immutable: starting or promoting a canary must
+/// not change the selector of the service's main Deployment.
+#[test]
+fn rolling_and_canary_share_the_main_deployment_selector() {
+    let rolling = objects(HEAD);
+    let canary = objects(&format!(
+        "{HEAD}    strategy: {{type: canary, canary_image: r.example/api:1.1.0, canary_weight: 10}}\n"
+    ));
+    let sel = |objs: &[Value]| find(objs, "Deployment", "api")["spec"]["selector"].clone();
+    assert_eq!(sel(&rolling), sel(&canary));
+    // ...and the Service keeps sending traffic to the same pods.
+    let svc_sel = |objs: &[Value]| find(objs, "Service", "api")["spec"]["selector"].clone();
+    assert_eq!(svc_sel(&rolling), svc_sel(&canary));
+    // The canary is a separate Deployment with its own track.
+    assert_eq!(
+        find(&canary, "Deployment", "api-canary")["spec"]["selector"]["matchLabels"]
+            ["gen.dev/track"],
+        "canary"
+    );
+}
+
+/// Switching blue-green colours changes only selectors of the Service and
+/// the PodDisruptionBudget, never a Deployment's.
+#[test]
+fn a_colour_switch_changes_no_deployment_selector() {
+    let bg = |live: &str| {
+        objects(&format!(
+            "{HEAD}    strategy: {{type: blue-green, live: {live}, green_image: r.example/api:1.1.0}}\n"
+        ))
+    };
+    let (blue, green) = (bg("blue"), bg("green"));
+    for name in ["api-blue", "api-green"] {
+        assert_eq!(
+            find(&blue, "Deployment", name)["spec"]["selector"],
+            find(&green, "Deployment", name)["spec"]["selector"]
+        );
+    }
+    assert_eq!(
+        find(&green, "Service", "api")["spec"]["selector"]["gen.dev/track"],
+        "green"
+    );
+}
+
+/// The pods of one service reach each other; a caller reaches the callee's
+/// port; nothing else is open inward.
+#[test]
+fn network_policy_allows_own_pods_and_declared_callers_only() {
+    let objs = objects(&format!(
+        "{HEAD}  web:\n    image: r.example/web:1.0.0\n    port: 3000\n    calls: [api]\n"
+    ));
+    let np = find(&objs, "NetworkPolicy", "api");
+    let ingress = np["spec"]["ingress"].as_array().unwrap();
+    // own pods, ingress controller, the caller `web`
+    assert_eq!(ingress.len(), 3, "{ingress:#?}");
+    assert!(ingress[0]["ports"].is_null());
+    let callers = &ingress[2]["from"];
+    assert_eq!(
+        callers[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "web"
+    );
+    assert_eq!(ingress[2]["ports"][0]["port"], 8080);
+}
