@@ -16,6 +16,12 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-peers.txt
+# checkov clashes with python-hcl2, so it gets a venv of its own.
+CHECKOV_VENV=.venv-checkov
+if [[ ! -x "$CHECKOV_VENV/bin/python" ]]; then
+  python3 -m venv "$CHECKOV_VENV"
+fi
+"$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-checkov.txt
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -25,7 +31,7 @@ echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-GEN_VENV="$PWD/$VENV" GEN_REQUIRE_PEERS=1 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
+GEN_VENV="$PWD/$VENV" GEN_CHECKOV_VENV="$PWD/$CHECKOV_VENV" GEN_REQUIRE_PEERS=1 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One plain closing line with the totals over every test binary.

@@ -168,6 +168,13 @@ pub fn write_tree(out: &Path, tree: &Tree) -> Result<(), WriteError> {
             fs::create_dir_all(dir).map_err(io_err("cannot create", dir))?;
         }
         fs::write(&path, contents).map_err(io_err("cannot write", &path))?;
+        // Scripts are executable.
+        #[cfg(unix)]
+        if rel.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+                .map_err(io_err("cannot set permissions on", &path))?;
+        }
     }
     if exists {
         swap(tmp.path(), out)?;

@@ -5,7 +5,10 @@
 //! it. They never touch the filesystem, and the same model always gives the
 //! same bytes (sorted maps, no timestamps, no absolute paths).
 
+pub mod aws;
+pub mod hcl;
 pub mod helm;
+pub mod k3s;
 pub mod manifests;
 pub mod validate;
 
@@ -124,5 +127,7 @@ pub fn emit(model: &Model) -> Result<Tree, EmitError> {
     let values = helm::Values::all(model);
     manifests::emit(model, &values, &mut tree)?;
     helm::emit(model, &values, &mut tree)?;
+    k3s::emit(model, &mut tree)?;
+    aws::emit(model, &mut tree)?;
     Ok(tree)
 }

@@ -669,6 +669,14 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
         }
     }
     if let Some(a) = &cl.aws {
+        ipv6_consistency(cx, c, a);
+        if a.load_balancer.is_some() && c.ingress.is_none() {
+            let p = cx
+                .problem("catalog::load-balancer-without-ingress", cx.key("/cluster/aws/load_balancer"), "a load balancer needs the top-level `ingress` it forwards to")
+                .label("nothing behind it")
+                .help("add `ingress: {host: ..., class: nginx}` and routes, or remove `load_balancer`");
+            cx.push(p);
+        }
         cidr(cx, "/cluster/aws/vpc_cidr", &a.vpc_cidr.0);
         for (i, ac) in a.admin_cidrs.iter().enumerate() {
             cidr(cx, &format!("/cluster/aws/admin_cidrs/{i}"), &ac.0);
@@ -850,4 +858,51 @@ fn valid_date(d: &str) -> bool {
         _ => return false,
     };
     (1..=days).contains(&day)
+}
+
+/// IPv6 networks need `cluster.k3s.ipv6: true`: without it the nodes get no
+/// IPv6 addresses and the security groups would open flows nothing uses.
+fn ipv6_consistency(cx: &mut Ctx, c: &Catalog, a: &crate::catalog::types::Aws) {
+    let ipv6 = c
+        .cluster
+        .as_ref()
+        .and_then(|cl| cl.k3s.as_ref())
+        .is_some_and(|k| k.ipv6);
+    if ipv6 || c.cluster.as_ref().and_then(|cl| cl.k3s.as_ref()).is_none() {
+        return;
+    }
+    let is_v6 = |s: &str| s.parse::<IpNet>().is_ok_and(|n| matches!(n, IpNet::V6(_)));
+    let mut at: Vec<String> = Vec::new();
+    if is_v6(&a.vpc_cidr.0) {
+        at.push("/cluster/aws/vpc_cidr".to_owned());
+    }
+    for (i, ac) in a.admin_cidrs.iter().enumerate() {
+        if is_v6(&ac.0) {
+            at.push(format!("/cluster/aws/admin_cidrs/{i}"));
+        }
+    }
+    for (name, s) in &c.services {
+        for (i, e) in s.egress.iter().enumerate() {
+            if is_v6(&e.cidr.0) {
+                at.push(push_pointer(
+                    &push_pointer(
+                        &push_pointer(&push_pointer("/services", name), "egress"),
+                        &i.to_string(),
+                    ),
+                    "cidr",
+                ));
+            }
+        }
+    }
+    for p in at {
+        let pr = cx
+            .problem(
+                "catalog::ipv6-off",
+                cx.val(&p),
+                "an IPv6 network, but the cluster is IPv4-only",
+            )
+            .label("IPv6")
+            .help("set `cluster.k3s.ipv6: true` for a dual-stack cluster, or use an IPv4 network");
+        cx.push(pr);
+    }
 }

@@ -1,0 +1,292 @@
+//! Security groups: the Terraform holds exactly the rules an independent
+//! recomputation of the K3s requirements expects (python-hcl2 parses it),
+//! cfn-lint accepts the CloudFormation, checkov (own venv) fails no check
+//! that lacks an emitted skip reason, and `terraform fmt -check` is clean
+//! when terraform is on PATH.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn venv(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::root().join(default))
+}
+
+fn tool(dir: &Path, name: &str) -> Option<PathBuf> {
+    let p = dir.join("bin").join(name);
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
+        "{} is missing; run `bash scripts/test.sh`",
+        p.display()
+    );
+    eprintln!("skipping: {} not installed", p.display());
+    None
+}
+
+struct Topology {
+    name: &'static str,
+    servers: u32,
+    agents: u32,
+    flannel: &'static str,
+    ipv6: bool,
+    registry: bool,
+    bastion: bool,
+}
+
+const TOPOLOGIES: [Topology; 5] = [
+    Topology {
+        name: "1 server + 2 agents, vxlan",
+        servers: 1,
+        agents: 2,
+        flannel: "vxlan",
+        ipv6: false,
+        registry: false,
+        bastion: true,
+    },
+    Topology {
+        name: "3 servers + 3 agents",
+        servers: 3,
+        agents: 3,
+        flannel: "vxlan",
+        ipv6: false,
+        registry: false,
+        bastion: false,
+    },
+    Topology {
+        name: "wireguard-native",
+        servers: 1,
+        agents: 2,
+        flannel: "wireguard-native",
+        ipv6: false,
+        registry: false,
+        bastion: false,
+    },
+    Topology {
+        name: "embedded registry",
+        servers: 3,
+        agents: 0,
+        flannel: "vxlan",
+        ipv6: false,
+        registry: true,
+        bastion: true,
+    },
+    Topology {
+        name: "IPv6 on",
+        servers: 1,
+        agents: 2,
+        flannel: "wireguard-native",
+        ipv6: true,
+        registry: false,
+        bastion: false,
+    },
+];
+
+fn catalog(t: &Topology) -> String {
+    let admin = if t.ipv6 {
+        "[198.51.100.7/32, '2001:db8:7::/48']"
+    } else {
+        "[198.51.100.7/32, 203.0.113.0/28]"
+    };
+    let lines = [
+        "version: 1".to_owned(),
+        "project: lab".to_owned(),
+        "ingress: {host: lab.example, class: nginx, tls_secret: lab-tls}".to_owned(),
+        "cluster:".to_owned(),
+        format!(
+            "  k3s: {{version: v1.33.5+k3s1, servers: {}, agents: {}, flannel_backend: {}, ipv6: {}, embedded_registry: {}}}",
+            t.servers, t.agents, t.flannel, t.ipv6, t.registry
+        ),
+        "  aws:".to_owned(),
+        "    region: eu-west-1".to_owned(),
+        "    vpc_cidr: 10.0.0.0/16".to_owned(),
+        format!("    admin_cidrs: {admin}"),
+        "    zones: [eu-west-1a, eu-west-1b]".to_owned(),
+        "    load_balancer: alb".to_owned(),
+        format!("    bastion: {}", t.bastion),
+        "    database: {engine: postgres}".to_owned(),
+        "services:".to_owned(),
+        "  web: {image: 'ghcr.io/lab/web:1.0.0', port: 8080, routes: [/], egress: [{cidr: 10.0.200.0/24, port: 6379}]}".to_owned(),
+    ];
+    lines.join("\n") + "\n"
+}
+
+fn topology_json(t: &Topology) -> serde_json::Value {
+    let admin: Vec<&str> = if t.ipv6 {
+        vec!["198.51.100.7/32", "2001:db8:7::/48"]
+    } else {
+        vec!["198.51.100.7/32", "203.0.113.0/28"]
+    };
+    serde_json::json!({
+        "servers": t.servers, "agents": t.agents, "flannel": t.flannel,
+        "ipv6": t.ipv6, "registry": t.registry, "bastion": t.bastion,
+        "admin_cidrs": admin, "load_balancer": true, "tls": true,
+        "db_port": 5432, "egress": [["10.0.200.0/24", 6379]]
+    })
+}
+
+/// Build every topology; return (name, out dir) with the temp dir kept alive.
+fn built() -> (tempfile::TempDir, Vec<(&'static Topology, PathBuf)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = Vec::new();
+    for (i, t) in TOPOLOGIES.iter().enumerate() {
+        let d = dir.path().join(format!("t{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("catalog.yaml"), catalog(t)).unwrap();
+        let o = common::gen(&d, &["build"]);
+        assert!(o.status.success(), "{}: {:?}", t.name, common::text(&o));
+        std::fs::write(
+            d.join("topology.json"),
+            serde_json::to_string(&topology_json(t)).unwrap(),
+        )
+        .unwrap();
+        v.push((t, d));
+    }
+    (dir, v)
+}
+
+/// Every aws/ directory: the topologies plus the examples.
+fn aws_dirs(topologies: &[(&Topology, PathBuf)]) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = topologies.iter().map(|(_, d)| d.join("out/aws")).collect();
+    for ex in ["karina", "msa-k3s"] {
+        v.push(common::root().join("examples").join(ex).join("out/aws"));
+    }
+    for d in &v {
+        assert!(d.join("security-groups.tf").is_file(), "{}", d.display());
+    }
+    v
+}
+
+#[test]
+fn terraform_rules_equal_an_independent_recomputation() {
+    let Some(python) = tool(&venv("GEN_VENV", ".venv"), "python") else {
+        return;
+    };
+    let (_keep, built) = built();
+    for (t, d) in &built {
+        let o = Command::new(&python)
+            .arg(common::root().join("tests/peers/sg_flows.py"))
+            .arg(d.join("topology.json"))
+            .arg(d.join("out/aws/security-groups.tf"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{}:\n{stdout}{}",
+            t.name,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert!(last["actual"].as_u64().unwrap() > 20, "{}: {last}", t.name);
+    }
+}
+
+#[test]
+fn cfn_lint_accepts_the_cloudformation() {
+    let Some(cfn_lint) = tool(&venv("GEN_VENV", ".venv"), "cfn-lint") else {
+        return;
+    };
+    let (_keep, built) = built();
+    let files: Vec<PathBuf> = aws_dirs(&built)
+        .iter()
+        .map(|d| d.join("security-groups.cfn.yaml"))
+        .collect();
+    let o = Command::new(cfn_lint).args(&files).output().unwrap();
+    assert!(
+        o.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn checkov_fails_nothing_without_an_emitted_reason() {
+    let Some(checkov) = tool(&venv("GEN_CHECKOV_VENV", ".venv-checkov"), "checkov") else {
+        return;
+    };
+    let (_keep, built) = built();
+    for d in aws_dirs(&built) {
+        let o = Command::new(&checkov)
+            .args([
+                "-d",
+                d.to_str().unwrap(),
+                "--framework",
+                "terraform",
+                "cloudformation",
+                "--skip-download",
+                "--quiet",
+                "--compact",
+                "-o",
+                "json",
+            ])
+            .env("BC_SKIP_MAPPING", "TRUE")
+            .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "TRUE")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        let report: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("checkov output is not JSON ({e}):\n{text}"));
+        let reports = match report {
+            serde_json::Value::Array(a) => a,
+            one => vec![one],
+        };
+        let mut frameworks = Vec::new();
+        for r in &reports {
+            let s = &r["summary"];
+            frameworks.push(r["check_type"].as_str().unwrap_or("?").to_owned());
+            // checkov silently scans nothing when it cannot parse: insist.
+            assert!(
+                s["resource_count"].as_u64().unwrap_or(0) > 10,
+                "{}: {r}",
+                d.display()
+            );
+            let failed: Vec<String> = r["results"]["failed_checks"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|f| format!("{} {}", f["check_id"], f["resource"]))
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert!(failed.is_empty(), "{}: {failed:#?}", d.display());
+            assert_eq!(s["parsing_errors"], 0);
+        }
+        frameworks.sort();
+        assert_eq!(
+            frameworks,
+            ["cloudformation", "terraform"],
+            "{}",
+            d.display()
+        );
+    }
+}
+
+#[test]
+fn terraform_fmt_is_clean_when_terraform_is_installed() {
+    let found = Command::new("terraform").arg("version").output();
+    if found.is_err() {
+        eprintln!("skipping: terraform is not on PATH (it is not on PyPI); the HCL writer aligns like terraform fmt");
+        return;
+    }
+    let (_keep, built) = built();
+    for d in aws_dirs(&built) {
+        let o = Command::new("terraform")
+            .args(["fmt", "-check", "-diff"])
+            .arg(&d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}:\n{}",
+            d.display(),
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}
