@@ -310,3 +310,51 @@ fn shellcheck_finds_nothing_in_any_script() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// The cloud-init user-data carries the script byte for byte, runs it with
+/// the token from SSM, and holds no token.
+#[test]
+fn cloud_init_carries_the_script_and_no_secret() {
+    let venv = std::env::var_os("GEN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::root().join(".venv"));
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        assert!(std::env::var_os("GEN_REQUIRE_PEERS").is_none());
+        eprintln!("skipping: no venv");
+        return;
+    }
+    let sb = Sandbox::new(&SINGLE.replace("servers: 1, agents: 2", "servers: 3, agents: 2"));
+    let script = r##"
+import sys, yaml
+path, script = sys.argv[1], sys.argv[2]
+text = open(path).read()
+assert text.startswith("#cloud-config\n"), "first line"
+d = yaml.safe_load(text)
+f = d["write_files"][0]
+assert f["content"] == open(script).read(), "script differs"
+assert f["permissions"] == "0700"
+cmd = d["runcmd"][0]
+assert "--token-ssm" in cmd and "/lab/k3s/token" in cmd, cmd
+print("ok")
+"##;
+    for (ud, sh) in [
+        ("server-first.yaml", "install-server.sh"),
+        ("server-join.yaml", "install-server.sh"),
+        ("agent.yaml", "install-agent.sh"),
+    ] {
+        let path = sb.out.join("k3s/cloud-init").join(ud);
+        let o = Command::new(&python)
+            .args(["-c", script])
+            .arg(&path)
+            .arg(sb.out.join("k3s").join(sh))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{ud}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!fs::read_to_string(&path).unwrap().contains(TOKEN));
+    }
+}
