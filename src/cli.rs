@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use gen::ops::{self, BuildError, BuildOptions, BuildOutcome};
+use gen::lint::Severity;
+use gen::ops::{self, BuildError, BuildOptions, BuildOutcome, LintError, LintOptions};
 use gen::{CompileError, Problems};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
@@ -14,6 +15,8 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 const OK: u8 = 0;
 /// Exit code: `--check` found drift.
 const DRIFT: u8 = 1;
+/// Exit code: lint found errors.
+const LINT: u8 = 1;
 /// Exit code: invalid catalog or usage.
 const INVALID: u8 = 2;
 /// Exit code: I/O failure or internal error.
@@ -25,10 +28,13 @@ Examples:
   gen build examples/karina/catalog.yaml      # -> examples/karina/out/
   gen build catalog.yaml --out build/k8s      # choose the output directory
   gen build --check                           # exit 1 and show a diff if out/ is stale
+  gen lint --format sarif > gen.sarif         # policy findings for code scanning
+  gen rules; gen explain replicas-routed      # the lint rules and their docs
   gen schema > catalog.schema.json            # JSON Schema for editors
   gen completions bash > /etc/bash_completion.d/gen
 
-Exit codes: 0 ok, 1 --check found drift, 2 invalid catalog or usage, 3 I/O or internal error.";
+Exit codes: 0 ok, 1 --check found drift or lint found errors, 2 invalid catalog or usage,
+3 I/O or internal error.";
 
 /// gen compiles one service catalog into Helm charts, rendered Kubernetes
 /// manifests, K3s bootstrap scripts and AWS security groups.
@@ -40,6 +46,59 @@ struct Cli {
     color: Color,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RulesFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    fn severity(self) -> Severity {
+        match self {
+            Level::Info => Severity::Info,
+            Level::Warning => Severity::Warning,
+            Level::Error => Severity::Error,
+        }
+    }
+}
+
+/// Today (UTC) as `YYYY-MM-DD`; `GEN_TODAY` overrides it (tests, replays).
+fn today() -> String {
+    if let Ok(t) = std::env::var("GEN_TODAY") {
+        return t;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -65,6 +124,43 @@ enum Command {
         /// Write nothing; exit 1 and print a unified diff when the output is stale.
         #[arg(long)]
         check: bool,
+        /// Policy file for the lint step [default: gen-policy.yaml beside the catalog].
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Write the output even when lint reports errors.
+        #[arg(long)]
+        allow_lint_errors: bool,
+    },
+    /// Check the catalog and everything gen derives from it against policy.
+    #[command(
+        after_help = "Examples:\n  gen lint\n  gen lint examples/msa-k3s/catalog.yaml --format sarif > gen.sarif\n  gen lint --format github          # annotations in GitHub Actions\n  gen lint --severity warning       # hide info findings\n\nExit codes: 0 no error finding, 1 error findings, 2 invalid catalog, policy or usage."
+    )]
+    Lint {
+        /// Catalog file.
+        #[arg(default_value = "catalog.yaml")]
+        catalog: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Show findings at this severity or above.
+        #[arg(long, value_enum, default_value_t = Level::Info)]
+        severity: Level,
+        /// Policy file [default: gen-policy.yaml beside the catalog].
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// List the lint rules.
+    #[command(after_help = "Examples:\n  gen rules\n  gen rules --format json")]
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
+    /// Print the documentation of a lint rule.
+    #[command(after_help = "Example:\n  gen explain replicas-routed")]
+    Explain {
+        /// Rule id (see `gen rules`).
+        rule: String,
     },
     /// Print the catalog JSON Schema (the same as schemas/catalog.schema.json).
     #[command(
@@ -146,14 +242,55 @@ pub fn main() -> ExitCode {
             catalog,
             out,
             check,
+            policy,
+            allow_lint_errors,
         } => run_build(
             BuildOptions {
                 catalog,
                 out,
                 check,
+                policy,
+                allow_lint_errors,
+                today: today(),
             },
             color,
         ),
+        Command::Lint {
+            catalog,
+            format,
+            severity,
+            policy,
+        } => run_lint(
+            &LintOptions {
+                catalog,
+                policy,
+                today: today(),
+            },
+            format,
+            severity.severity(),
+            color,
+        ),
+        Command::Rules { format } => {
+            match format {
+                RulesFormat::Text => print!("{}", gen::lint::format::rules_text()),
+                RulesFormat::Json => print!("{}", gen::lint::format::rules_json()),
+            }
+            OK
+        }
+        Command::Explain { rule } => match gen::lint::find(&rule) {
+            Some(r) => {
+                print!("{}", gen::lint::format::explain(r));
+                OK
+            }
+            None => {
+                let ids: Vec<&str> = gen::lint::all().iter().map(|r| r.id).collect();
+                let hint = gen::catalog::schema::closest(&rule, ids.iter().copied())
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                eprintln!("error: no rule `{rule}`{hint}; `gen rules` lists every rule");
+                INVALID
+            }
+        },
         Command::Schema => {
             print!("{}", gen::catalog::schema::schema_text());
             OK
@@ -167,17 +304,78 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+fn summary(report: &gen::lint::Report) -> String {
+    let c = report.counts();
+    let n = |s: Severity| c.get(&s).copied().unwrap_or(0);
+    format!(
+        "{} error(s), {} warning(s), {} info",
+        n(Severity::Error),
+        n(Severity::Warning),
+        n(Severity::Info)
+    )
+}
+
+fn print_findings(report: &gen::lint::Report, min: Severity, color: bool) {
+    let mut err = std::io::stderr().lock();
+    for f in report.findings.iter().filter(|f| f.severity >= min) {
+        let _ = write!(err, "{}", render(&f.problem, color));
+        let _ = writeln!(err);
+    }
+}
+
+fn run_lint(opts: &LintOptions, format: Format, min: Severity, color: bool) -> u8 {
+    match ops::lint(opts) {
+        Ok(mut report) => {
+            let errors = report.has_errors();
+            report.findings.retain(|f| f.severity >= min);
+            match format {
+                Format::Human => {
+                    print_findings(&report, min, color);
+                    eprintln!("lint: {}", summary(&report));
+                }
+                Format::Json => print!("{}", gen::lint::format::json(&report)),
+                Format::Sarif => print!(
+                    "{}",
+                    gen::lint::format::sarif(&report, env!("CARGO_PKG_VERSION"))
+                ),
+                Format::Github => print!("{}", gen::lint::format::github(&report)),
+            }
+            if errors {
+                LINT
+            } else {
+                OK
+            }
+        }
+        Err(LintError::Compile(CompileError::Catalog(problems)) | LintError::Policy(problems)) => {
+            report_problems(&problems, color);
+            INVALID
+        }
+        Err(e @ LintError::Read { .. }) => {
+            report(&e, color);
+            INVALID
+        }
+        Err(e) => {
+            report(&e, color);
+            FAILURE
+        }
+    }
+}
+
 fn run_build(opts: BuildOptions, color: bool) -> u8 {
     match ops::build(&opts) {
         Ok(BuildOutcome::Written {
             out,
             files,
             services,
+            report,
         }) => {
             eprintln!(
                 "wrote {files} files for {services} services to {}",
                 out.display()
             );
+            if !report.findings.is_empty() {
+                eprintln!("lint: {}; run `gen lint` for details", summary(&report));
+            }
             OK
         }
         Ok(BuildOutcome::UpToDate { out, files }) => {
@@ -211,6 +409,18 @@ fn run_build(opts: BuildOptions, color: bool) -> u8 {
         Err(BuildError::Compile(CompileError::Catalog(problems))) => {
             report_problems(&problems, color);
             INVALID
+        }
+        Err(BuildError::Policy(problems)) => {
+            report_problems(&problems, color);
+            INVALID
+        }
+        Err(BuildError::Lint(report)) => {
+            print_findings(&report, Severity::Error, color);
+            eprintln!(
+                "error: lint found {}; nothing was written (fix or waive them, or pass --allow-lint-errors)",
+                summary(&report)
+            );
+            LINT
         }
         Err(e @ BuildError::Read { .. }) => {
             report(&e, color);

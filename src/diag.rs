@@ -90,6 +90,8 @@ pub struct Problem {
     pub label: String,
     /// Related locations.
     pub notes: Vec<Note>,
+    /// Error for catalog problems; lint findings carry their rule's.
+    pub severity: Severity,
     source: SourceFile,
 }
 
@@ -108,8 +110,16 @@ impl Problem {
             label: String::from("here"),
             span,
             notes: Vec::new(),
+            severity: Severity::Error,
             source: source.clone(),
         }
+    }
+
+    /// Set the severity.
+    #[must_use]
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     /// Set the help line.
@@ -170,7 +180,7 @@ impl Diagnostic for Problem {
         Some(Box::new(self.code))
     }
     fn severity(&self) -> Option<Severity> {
-        Some(Severity::Error)
+        Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help

@@ -13,6 +13,7 @@
 pub mod catalog;
 pub mod diag;
 pub mod emit;
+pub mod lint;
 pub mod model;
 pub mod ops;
 pub mod write;
@@ -38,6 +39,40 @@ pub enum CompileError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Emit(#[from] emit::EmitError),
+}
+
+/// The result of compiling and linting a catalog in memory.
+#[derive(Debug)]
+pub struct Checked {
+    /// The parsed catalog (with spans).
+    pub parsed: catalog::Parsed,
+    /// The validated model.
+    pub model: model::Model,
+    /// Every output file.
+    pub tree: emit::Tree,
+    /// Lint findings.
+    pub report: lint::Report,
+}
+
+/// Compile, then lint with `policy` (`today` is `YYYY-MM-DD`, for waiver
+/// expiry).
+pub fn check(
+    name: &str,
+    bytes: &[u8],
+    policy: &lint::Policy,
+    today: &str,
+) -> Result<Checked, CompileError> {
+    let source = catalog::decode(name, bytes).map_err(CompileError::Catalog)?;
+    let (parsed, model) = model::analyze(&source).map_err(CompileError::Catalog)?;
+    let values = emit::helm::Values::all(&model);
+    let tree = emit::emit_with(&model, &values)?;
+    let report = lint::run(&parsed, &model, &values, policy, today);
+    Ok(Checked {
+        parsed,
+        model,
+        tree,
+        report,
+    })
 }
 
 /// Run the pure pipeline: bytes -> parse -> check -> model -> emit.

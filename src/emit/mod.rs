@@ -117,6 +117,11 @@ pub enum EmitError {
 
 /// Emit every target for the model.
 pub fn emit(model: &Model) -> Result<Tree, EmitError> {
+    emit_with(model, &helm::Values::all(model))
+}
+
+/// Emit every target, given the chart values already computed.
+pub fn emit_with(model: &Model, values: &[helm::Values]) -> Result<Tree, EmitError> {
     let mut tree = Tree::default();
     tree.insert(
         MARKER,
@@ -124,9 +129,8 @@ pub fn emit(model: &Model) -> Result<Tree, EmitError> {
     );
     // One set of values per service feeds both the charts and gen's own
     // render of them (the manifests).
-    let values = helm::Values::all(model);
-    manifests::emit(model, &values, &mut tree)?;
-    helm::emit(model, &values, &mut tree)?;
+    manifests::emit(model, values, &mut tree)?;
+    helm::emit(model, values, &mut tree)?;
     k3s::emit(model, &mut tree)?;
     aws::emit(model, &mut tree)?;
     Ok(tree)

@@ -278,7 +278,7 @@ fn services(cx: &mut Ctx, c: &Catalog) {
     }
 }
 
-/// Rules a catalog waiver may name today (lint adds its own with issue 4).
+/// Catalog checks a waiver may name, besides every lint rule.
 pub const WAIVABLE: [&str; 1] = ["image-latest"];
 
 /// Whether a service waives `rule`.
@@ -799,10 +799,15 @@ fn canary_traffic(cx: &mut Ctx, c: &Catalog, name: &str, s: &Service) {
 fn waivers(cx: &mut Ctx, sp: &str, s: &Service) {
     for (i, w) in s.waivers.iter().enumerate() {
         let wp = push_pointer(&push_pointer(sp, "waivers"), &i.to_string());
-        if !WAIVABLE.contains(&w.rule.as_str()) {
-            let help = match closest(&w.rule, WAIVABLE.iter().copied()) {
-                Some(r) => format!("did you mean `{r}`?"),
-                None => format!("rules that can be waived: {}", WAIVABLE.join(", ")),
+        if !WAIVABLE.contains(&w.rule.as_str()) && !crate::lint::is_rule(&w.rule) {
+            let ids: Vec<&str> = WAIVABLE
+                .iter()
+                .copied()
+                .chain(crate::lint::all().iter().map(|r| r.id))
+                .collect();
+            let help = match closest(&w.rule, ids.iter().copied()) {
+                Some(r) => format!("did you mean `{r}`? `gen rules` lists the rules"),
+                None => "waive `image-latest` or a lint rule; `gen rules` lists them".to_owned(),
             };
             let p = cx
                 .problem(

@@ -2,8 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::lint::{load_policy, LintError};
+use crate::diag::Problems;
+use crate::lint::Report;
 use crate::write::{self, Drift, WriteError};
-use crate::{compile, CompileError};
+use crate::{check, CompileError};
 
 /// Options of `gen build`.
 #[derive(Debug, Clone)]
@@ -14,6 +17,12 @@ pub struct BuildOptions {
     pub out: Option<PathBuf>,
     /// Compare instead of writing.
     pub check: bool,
+    /// Policy file for the lint step [default: gen-policy.yaml beside the catalog].
+    pub policy: Option<PathBuf>,
+    /// Write even when lint reports errors.
+    pub allow_lint_errors: bool,
+    /// Today, `YYYY-MM-DD` (UTC), for waiver expiry.
+    pub today: String,
 }
 
 /// What `gen build` did.
@@ -27,6 +36,8 @@ pub enum BuildOutcome {
         files: usize,
         /// Number of services.
         services: usize,
+        /// Lint findings (none at error severity unless allowed).
+        report: Report,
     },
     /// `--check`: everything up to date.
     UpToDate {
@@ -65,6 +76,12 @@ pub enum BuildError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Write(#[from] WriteError),
+    /// The policy file is invalid.
+    #[error("{0}")]
+    Policy(Problems),
+    /// Lint found errors; nothing was written.
+    #[error("lint found errors; nothing was written")]
+    Lint(Report),
 }
 
 /// The default output directory: `out/` beside the catalog.
@@ -82,7 +99,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
         source,
     })?;
     let name = opts.catalog.to_string_lossy().into_owned();
-    let compiled = compile(&name, &bytes)?;
+    let policy = match load_policy(&opts.catalog, opts.policy.as_deref()) {
+        Ok(p) => p,
+        Err(LintError::Policy(p)) => return Err(BuildError::Policy(p)),
+        Err(LintError::Read { path, source }) => return Err(BuildError::Read { path, source }),
+        Err(LintError::Compile(e)) => return Err(BuildError::Compile(e)),
+    };
+    let compiled = check(&name, &bytes, &policy, &opts.today)?;
     let out = opts
         .out
         .clone()
@@ -98,10 +121,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
             BuildOutcome::Drifted { out, drift }
         });
     }
+    if compiled.report.has_errors() && !opts.allow_lint_errors {
+        return Err(BuildError::Lint(compiled.report));
+    }
     write::write_tree(&out, &compiled.tree)?;
     Ok(BuildOutcome::Written {
         out,
         files: compiled.tree.len(),
         services: compiled.model.services.len(),
+        report: compiled.report,
     })
 }

@@ -3,5 +3,7 @@
 //! the binary to render.
 
 pub mod build;
+pub mod lint;
 
 pub use build::{build, BuildError, BuildOptions, BuildOutcome};
+pub use lint::{lint, LintError, LintOptions};

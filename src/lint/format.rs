@@ -1,0 +1,234 @@
+//! Machine formats of a lint report (the human format is miette's, in the
+//! binary): JSON, SARIF 2.1.0 and GitHub workflow commands; and the rule
+//! list and docs.
+
+use serde_json::{json, Value};
+
+use super::{all, Report, Rule, Severity};
+
+/// `--format json`: `{"findings": [...], "summary": {...}}`.
+pub fn json(report: &Report) -> String {
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let (line, column) = f.line_col();
+            json!({
+                "rule": f.rule,
+                "severity": f.severity.as_str(),
+                "message": f.problem.message,
+                "file": f.problem.source().name(),
+                "line": line,
+                "column": column,
+                "help": f.problem.help,
+            })
+        })
+        .collect();
+    let counts = report.counts();
+    let n = |s: Severity| counts.get(&s).copied().unwrap_or(0);
+    let waived: Vec<Value> = report
+        .waived
+        .iter()
+        .map(|(r, s)| json!({"rule": r, "service": s}))
+        .collect();
+    let v = json!({
+        "findings": findings,
+        "waived": waived,
+        "summary": {"error": n(Severity::Error), "warning": n(Severity::Warning), "info": n(Severity::Info)},
+    });
+    pretty(&v)
+}
+
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn rule_json(r: &Rule) -> Value {
+    json!({
+        "id": r.id,
+        "severity": r.severity.as_str(),
+        "scope": r.scope,
+        "summary": r.summary,
+        "what": r.what,
+        "why": r.why,
+        "fix": r.fix,
+        "params": r.params.iter().map(|(k, d)| json!({"name": k, "default": d})).collect::<Vec<_>>(),
+    })
+}
+
+/// `gen rules --format json`.
+pub fn rules_json() -> String {
+    pretty(&Value::Array(all().into_iter().map(rule_json).collect()))
+}
+
+/// `gen rules`: one line per rule.
+pub fn rules_text() -> String {
+    let rules = all();
+    let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for r in rules {
+        s.push_str(&format!(
+            "{:width$}  {:7}  {}\n",
+            r.id,
+            r.severity.as_str(),
+            r.summary
+        ));
+    }
+    s
+}
+
+/// `--format sarif`: SARIF 2.1.0 with rule metadata and regions.
+pub fn sarif(report: &Report, tool_version: &str) -> String {
+    let rules: Vec<Value> = all()
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": flat(r.what)},
+                "help": {"text": flat(r.fix), "markdown": explain(r)},
+                "defaultConfiguration": {"level": r.severity.sarif()},
+            })
+        })
+        .collect();
+    let index = |id: &str| all().iter().position(|r| r.id == id).unwrap_or(0);
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let (line, column) = f.line_col();
+            let end = f
+                .problem
+                .source()
+                .location(f.problem.span.end.max(f.problem.span.start));
+            json!({
+                "ruleId": f.rule,
+                "ruleIndex": index(f.rule),
+                "level": f.severity.sarif(),
+                "message": {"text": f.problem.message},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.problem.source().name()},
+                        "region": {
+                            "startLine": line,
+                            "startColumn": column,
+                            "endLine": end.0,
+                            "endColumn": end.1,
+                        }
+                    }
+                }]
+            })
+        })
+        .collect();
+    pretty(&json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "gen",
+                "informationUri": "https://github.com/",
+                "version": tool_version,
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    }))
+}
+
+/// `--format github`: workflow commands that annotate the pull request.
+pub fn github(report: &Report) -> String {
+    let mut s = String::new();
+    for f in &report.findings {
+        let (line, col) = f.line_col();
+        let kind = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        s.push_str(&format!(
+            "::{kind} file={},line={line},col={col},title={}::{}\n",
+            escape_property(f.problem.source().name()),
+            escape_property(f.rule),
+            escape_data(&f.problem.message)
+        ));
+    }
+    s
+}
+
+/// Workflow command data: `%`, CR and LF are escaped.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Workflow command properties additionally escape `:` and `,`.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn flat(md: &str) -> String {
+    md.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `gen explain RULE`: the rule's documentation (Markdown).
+pub fn explain(r: &Rule) -> String {
+    let mut s = format!(
+        "## `{}`\n\n{} · default severity **{}** · scope {}\n\n",
+        r.id,
+        r.summary,
+        r.severity.as_str(),
+        serde_json::to_value(r.scope)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
+    s.push_str(&format!("**What it checks.** {}\n\n", flat(r.what)));
+    s.push_str(&format!("**Why it matters.** {}\n\n", flat(r.why)));
+    s.push_str("**Example** (the marked line is reported):\n\n```yaml\n");
+    s.push_str(r.example);
+    s.push_str("```\n\n");
+    s.push_str(&format!("**How to fix.** {}\n", flat(r.fix)));
+    if !r.params.is_empty() {
+        s.push_str("\n**Parameters** (`gen-policy.yaml`: `rules: {");
+        s.push_str(r.id);
+        s.push_str(": {params: {...}}}`):\n\n");
+        for (k, d) in r.params {
+            s.push_str(&format!("- `{k}` (default {d})\n"));
+        }
+    }
+    s
+}
+
+/// `docs/rules.md`, generated from the rule metadata.
+pub fn docs() -> String {
+    let mut s = String::from(
+        "<!-- Generated from the rule metadata (src/lint/rules/). Do not edit: run `GEN_BLESS=1 cargo test --test lint`. -->\n\n# Lint rules\n\n`gen lint` runs these rules over the catalog, the charts' rendered objects,\nthe flow table, the security groups and the K3s topology. Findings point at\nthe catalog line that causes them. Change a rule's severity, turn it off or\nset its parameters in `gen-policy.yaml` beside the catalog:\n\n```yaml\nrules:\n  cpu-limit: {enabled: false}\n  replicas-routed: {severity: error, params: {min: 3}}\n```\n\nSilence a rule for one service, with a reason, next to what it excuses:\n\n```yaml\nservices:\n  legacy:\n    waivers:\n      - {rule: port-privileged, reason: \"vendor image binds 80\", expires: \"2027-06-30\"}\n```\n\n| Rule | Severity | Scope | Summary |\n|---|---|---|---|\n",
+    );
+    for r in all() {
+        s.push_str(&format!(
+            "| [`{}`](#{}) | {} | {} | {} |\n",
+            r.id,
+            r.id,
+            r.severity.as_str(),
+            serde_json::to_value(r.scope)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            r.summary
+        ));
+    }
+    s.push('\n');
+    for r in all() {
+        s.push_str(&explain(r));
+        s.push('\n');
+    }
+    s.push_str(CHECKOV_MAP);
+    s
+}
+
+/// How gen's rules relate to checkov's Kubernetes and AWS checks.
+const CHECKOV_MAP: &str = include_str!("checkov-map.md");

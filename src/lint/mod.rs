@@ -1,0 +1,310 @@
+//! Stage 4: policy rules over the validated model and the emitted objects.
+//!
+//! Each rule is one file in `rules/` with its metadata (stable id, default
+//! severity, summary) and its documentation in fixed sections (what it
+//! checks, why it matters, an example catalog that triggers it, how to fix
+//! it). Findings point at the catalog node that causes them; the policy file
+//! (`gen-policy.yaml`) turns rules off, changes severities and sets
+//! parameters; service `waivers` silence a rule for one service, with a
+//! reason.
+//!
+//! Architecture invariant: lint never touches the filesystem; the policy
+//! text and today's date are inputs.
+
+pub mod format;
+pub mod policy;
+pub mod rules;
+
+use std::collections::BTreeMap;
+
+use miette::Severity as MietteSeverity;
+use serde::Serialize;
+
+use crate::catalog::Parsed;
+use crate::diag::Problem;
+use crate::emit::helm::Values;
+use crate::model::flows::Flow;
+use crate::model::Model;
+pub use policy::Policy;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Should be fixed or waived.
+    Warning,
+    /// Must be fixed or waived; `gen build` refuses to write.
+    Error,
+}
+
+impl Severity {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    /// SARIF level.
+    pub fn sarif(self) -> &'static str {
+        match self {
+            Severity::Info => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    fn miette(self) -> MietteSeverity {
+        match self {
+            Severity::Info => MietteSeverity::Advice,
+            Severity::Warning => MietteSeverity::Warning,
+            Severity::Error => MietteSeverity::Error,
+        }
+    }
+}
+
+/// Where a rule looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Services and their Kubernetes objects.
+    Workloads,
+    /// Routes and the Ingress.
+    Ingress,
+    /// The K3s cluster.
+    Cluster,
+    /// AWS security groups and network.
+    Network,
+    /// The catalog itself (waivers, secrets).
+    Catalog,
+}
+
+/// One rule: metadata, documentation and the check.
+pub struct Rule {
+    /// Stable id, e.g. `replicas-routed`.
+    pub id: &'static str,
+    /// Severity unless the policy says otherwise.
+    pub severity: Severity,
+    /// Where it looks.
+    pub scope: Scope,
+    /// One line.
+    pub summary: &'static str,
+    /// What it checks (Markdown).
+    pub what: &'static str,
+    /// Why it matters (Markdown).
+    pub why: &'static str,
+    /// A catalog that triggers it; the offending line ends with `# <-`.
+    pub example: &'static str,
+    /// How to fix it (Markdown).
+    pub fix: &'static str,
+    /// A catalog that does not trigger it (the fixed example).
+    pub passing: &'static str,
+    /// Parameters it reads from the policy, with defaults, for the docs.
+    pub params: &'static [(&'static str, &'static str)],
+    /// The check.
+    pub check: fn(&Ctx, &mut Vec<Hit>),
+}
+
+/// What a rule reports: a catalog node and a message.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// JSON pointer of the catalog node.
+    pub pointer: String,
+    /// Point at the key rather than the value.
+    pub key: bool,
+    /// What is wrong, one sentence.
+    pub message: String,
+}
+
+impl Hit {
+    /// A finding at the value of `pointer`.
+    pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> Hit {
+        Hit {
+            pointer: pointer.into(),
+            key: false,
+            message: message.into(),
+        }
+    }
+
+    /// A finding at the key of `pointer`.
+    pub fn at_key(pointer: impl Into<String>, message: impl Into<String>) -> Hit {
+        Hit {
+            pointer: pointer.into(),
+            key: true,
+            message: message.into(),
+        }
+    }
+}
+
+/// What rules see.
+pub struct Ctx<'a> {
+    /// The validated model.
+    pub model: &'a Model,
+    /// The parsed catalog (as written, with spans).
+    pub parsed: &'a Parsed,
+    /// Chart values per service, in model order.
+    pub values: &'a [Values],
+    /// The flow table.
+    pub flows: &'a [Flow],
+    /// Policy (parameters).
+    pub policy: &'a Policy,
+    /// Today (UTC), `YYYY-MM-DD`.
+    pub today: &'a str,
+    rule: &'static str,
+}
+
+impl Ctx<'_> {
+    /// An integer parameter of the running rule, or `default`.
+    pub fn param_u64(&self, name: &str, default: u64) -> u64 {
+        self.policy
+            .param(self.rule, name)
+            .and_then(|v| v.as_u64())
+            .unwrap_or(default)
+    }
+
+    /// A parameter of the running rule as JSON.
+    pub fn param(&self, name: &str) -> Option<&serde_json::Value> {
+        self.policy.param(self.rule, name)
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: &'static str,
+    /// Effective severity.
+    pub severity: Severity,
+    /// The located diagnostic (message, span, help).
+    pub problem: Problem,
+}
+
+impl Finding {
+    /// `(line, column)`, 1-based.
+    pub fn line_col(&self) -> (usize, usize) {
+        self.problem.line_col()
+    }
+}
+
+/// The findings of one run, sorted by position.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Findings silenced by a waiver: (rule, service).
+    pub waived: Vec<(&'static str, String)>,
+}
+
+impl Report {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// Count per severity.
+    pub fn counts(&self) -> BTreeMap<Severity, usize> {
+        let mut m = BTreeMap::new();
+        for f in &self.findings {
+            *m.entry(f.severity).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+/// Every rule, sorted by id.
+pub fn all() -> Vec<&'static Rule> {
+    let mut v: Vec<&'static Rule> = rules::ALL.to_vec();
+    v.sort_by_key(|r| r.id);
+    v
+}
+
+/// The rule with this id.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    rules::ALL.iter().copied().find(|r| r.id == id)
+}
+
+/// Whether `id` names a lint rule.
+pub fn is_rule(id: &str) -> bool {
+    find(id).is_some()
+}
+
+/// Which service (by name) a catalog pointer is inside, if any.
+fn service_of(pointer: &str) -> Option<String> {
+    let rest = pointer.strip_prefix("/services/")?;
+    let name = rest.split('/').next()?;
+    Some(name.replace("~1", "/").replace("~0", "~"))
+}
+
+/// Run every enabled rule.
+pub fn run(
+    parsed: &Parsed,
+    model: &Model,
+    values: &[Values],
+    policy: &Policy,
+    today: &str,
+) -> Report {
+    let flows = crate::model::flows::derive(model);
+    let waivers: BTreeMap<&str, &[String]> = model
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.waivers.as_slice()))
+        .collect();
+    let mut report = Report::default();
+    for rule in all() {
+        if !policy.enabled(rule.id) {
+            continue;
+        }
+        let severity = policy.severity(rule.id).unwrap_or(rule.severity);
+        let cx = Ctx {
+            model,
+            parsed,
+            values,
+            flows: &flows,
+            policy,
+            today,
+            rule: rule.id,
+        };
+        let mut hits = Vec::new();
+        (rule.check)(&cx, &mut hits);
+        for h in hits {
+            if let Some(svc) = service_of(&h.pointer) {
+                if waivers
+                    .get(svc.as_str())
+                    .is_some_and(|w| w.iter().any(|r| r == rule.id))
+                {
+                    report.waived.push((rule.id, svc));
+                    continue;
+                }
+            }
+            let span = if h.key {
+                parsed.spans.key_or_value(&h.pointer)
+            } else {
+                parsed.spans.value(&h.pointer)
+            };
+            let problem = Problem::new(&parsed.source, rule.id, span, h.message)
+                .label(rule.summary)
+                .help(plain(rule.fix))
+                .severity(severity.miette());
+            report.findings.push(Finding {
+                rule: rule.id,
+                severity,
+                problem,
+            });
+        }
+    }
+    report
+        .findings
+        .sort_by(|a, b| (a.problem.span.start, a.rule).cmp(&(b.problem.span.start, b.rule)));
+    report.waived.sort();
+    report.waived.dedup();
+    report
+}
+
+fn plain(md: &str) -> String {
+    let flat = md.split_whitespace().collect::<Vec<_>>().join(" ");
+    flat.replace('`', "")
+}

@@ -1,0 +1,35 @@
+use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
+
+/// A container port below 1024 cannot be bound by the non-root user gen's
+/// pods run as.
+pub static RULE: Rule = Rule {
+    id: "port-privileged",
+    severity: Severity::Error,
+    scope: Scope::Workloads,
+    summary: "service port below 1024 while pods run as non-root",
+    what: "The service's `port` is below 1024.",
+    why: "gen's pods run as user 10001 with all capabilities dropped, so the \
+process cannot bind a privileged port: the container starts, fails to listen \
+and crash-loops. The Service can still expose any port; only the container \
+port matters.",
+    example: "version: 1\nproject: shop\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 80 # <-\n",
+    fix: "Make the process listen on a port of 1024 or above (8080 is usual) and \
+set `port` to it.",
+    passing: "version: 1\nproject: shop\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n",
+    params: &[],
+    check,
+};
+
+fn check(cx: &Ctx, out: &mut Vec<Hit>) {
+    for s in &cx.model.services {
+        if s.port < 1024 {
+            out.push(Hit::at(
+                super::svc_key(&s.name, "port"),
+                format!(
+                    "`{}` listens on port {}, which user 10001 cannot bind",
+                    s.name, s.port
+                ),
+            ));
+        }
+    }
+}

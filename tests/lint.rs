@@ -1,0 +1,217 @@
+//! The lint engine: every rule fires on its documented example at the marked
+//! line and not on its passing example; the examples lint clean; policy and
+//! waivers work; the formats are well-formed; docs/rules.md is generated.
+
+mod common;
+
+use gen::lint::{self, Policy, Severity};
+
+const TODAY: &str = "2026-11-22";
+
+fn lint_text(src: &str, policy: &Policy) -> lint::Report {
+    match gen::check("catalog.yaml", src.as_bytes(), policy, TODAY) {
+        Ok(c) => c.report,
+        Err(e) => panic!("does not compile: {e:?}\n{src}"),
+    }
+}
+
+/// The 1-based line that ends with `# <-`.
+fn marked_line(example: &str) -> usize {
+    example
+        .lines()
+        .position(|l| l.trim_end().ends_with("# <-"))
+        .map(|i| i + 1)
+        .expect("the example marks its offending line with `# <-`")
+}
+
+#[test]
+fn every_rule_fires_on_its_example_and_not_on_its_passing_catalog() {
+    let rules = lint::all();
+    let mut failures = Vec::new();
+    for r in &rules {
+        let line = marked_line(r.example);
+        let report = lint_text(r.example, &Policy::default());
+        let hits: Vec<usize> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == r.id)
+            .map(|f| f.line_col().0)
+            .collect();
+        if !hits.contains(&line) {
+            failures.push(format!(
+                "{}: expected a finding on line {line}, got lines {hits:?}",
+                r.id
+            ));
+        }
+        let clean = lint_text(r.passing, &Policy::default());
+        if clean.findings.iter().any(|f| f.rule == r.id) {
+            failures.push(format!("{}: fires on its passing catalog", r.id));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn rules_have_unique_ids_and_complete_docs() {
+    let rules = lint::all();
+    let mut ids: Vec<&str> = rules.iter().map(|r| r.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), rules.len(), "duplicate rule ids");
+    for r in rules {
+        assert!(
+            r.id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{}",
+            r.id
+        );
+        for (name, text) in [
+            ("summary", r.summary),
+            ("what", r.what),
+            ("why", r.why),
+            ("fix", r.fix),
+        ] {
+            assert!(text.trim().len() > 10, "{}: {name} is empty", r.id);
+        }
+    }
+}
+
+#[test]
+fn the_examples_lint_without_errors_or_warnings() {
+    for ex in ["karina", "msa-k3s", "ordersystem", "strategies"] {
+        let dir = common::root().join("examples").join(ex);
+        let src = std::fs::read_to_string(dir.join("catalog.yaml")).unwrap();
+        let report = lint_text(&src, &Policy::default());
+        let loud: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .map(|f| format!("{} {}: {}", f.rule, f.problem.location(), f.problem.message))
+            .collect();
+        assert!(loud.is_empty(), "{ex}:\n{}", loud.join("\n"));
+    }
+}
+
+const BAD: &str = "version: 1\nproject: shop\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 80\n    env: {API_TOKEN: abc}\n";
+
+#[test]
+fn policy_turns_rules_off_and_changes_severity() {
+    let base = lint_text(BAD, &Policy::default());
+    assert!(base.findings.iter().any(|f| f.rule == "port-privileged"));
+    let p = Policy::parse(
+        "gen-policy.yaml",
+        "rules:\n  port-privileged: {enabled: false}\n  secret-env-literal: {severity: warning}\n",
+    )
+    .unwrap();
+    let r = lint_text(BAD, &p);
+    assert!(!r.findings.iter().any(|f| f.rule == "port-privileged"));
+    let s = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "secret-env-literal")
+        .unwrap();
+    assert_eq!(s.severity, Severity::Warning);
+    assert!(!r.has_errors());
+}
+
+#[test]
+fn a_waiver_silences_its_rule_for_its_service_only() {
+    let src = "version: 1\nproject: shop\nservices:\n  a:\n    image: ghcr.io/shop/a:1.0.0\n    port: 80\n    waivers: [{rule: port-privileged, reason: vendor image binds 80}]\n  b:\n    image: ghcr.io/shop/b:1.0.0\n    port: 81\n";
+    let r = lint_text(src, &Policy::default());
+    let hits: Vec<usize> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "port-privileged")
+        .map(|f| f.line_col().0)
+        .collect();
+    assert_eq!(hits, vec![10]);
+    assert_eq!(r.waived, vec![("port-privileged", "a".to_owned())]);
+}
+
+#[test]
+fn json_and_github_formats() {
+    let r = lint_text(BAD, &Policy::default());
+    let v: serde_json::Value = serde_json::from_str(&lint::format::json(&r)).unwrap();
+    let f = &v["findings"][0];
+    for key in ["rule", "severity", "message", "file", "line", "column"] {
+        assert!(!f[key].is_null(), "{key} missing in {f}");
+    }
+    assert_eq!(f["line"], 6);
+    assert_eq!(v["summary"]["error"], 2);
+    let gh = lint::format::github(&r);
+    assert!(gh.starts_with("::error file=catalog.yaml,line=6,col=11,title=port-privileged::"));
+    // Workflow-command escaping: a newline in data cannot start a new command.
+    assert_eq!(gh.lines().count(), 2);
+}
+
+#[test]
+fn sarif_is_structurally_valid() {
+    let r = lint_text(BAD, &Policy::default());
+    let v: serde_json::Value = serde_json::from_str(&lint::format::sarif(&r, "0.0.0")).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), lint::all().len());
+    for rule in rules {
+        assert!(rule["id"].is_string() && rule["shortDescription"]["text"].is_string());
+        let level = rule["defaultConfiguration"]["level"].as_str().unwrap();
+        assert!(["error", "warning", "note"].contains(&level));
+    }
+    for res in run["results"].as_array().unwrap() {
+        let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], res["ruleId"]);
+        let region = &res["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+        assert!(region["startColumn"].as_u64().unwrap() >= 1);
+        assert!(res["message"]["text"].is_string());
+    }
+}
+
+#[test]
+fn build_refuses_to_write_on_lint_errors_unless_allowed() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("catalog.yaml"), BAD).unwrap();
+    let o = common::gen(d.path(), &["build"]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", common::text(&o));
+    assert!(!d.path().join("out").exists());
+    assert!(common::text(&o).1.contains("port-privileged"));
+    let o = common::gen(d.path(), &["build", "--allow-lint-errors"]);
+    assert!(o.status.success(), "{:?}", common::text(&o));
+    assert!(d.path().join("out/charts/web/Chart.yaml").is_file());
+}
+
+#[test]
+fn lint_cli_exit_codes_and_policy_file() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("catalog.yaml"), BAD).unwrap();
+    let o = common::gen(d.path(), &["lint", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    std::fs::write(
+        d.path().join("gen-policy.yaml"),
+        "rules:\n  port-privileged: {severity: warning}\n  secret-env-literal: {enabled: false}\n",
+    )
+    .unwrap();
+    let o = common::gen(d.path(), &["lint"]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", common::text(&o));
+    std::fs::write(
+        d.path().join("gen-policy.yaml"),
+        "rules:\n  port-privilegd: {}\n",
+    )
+    .unwrap();
+    let o = common::gen(d.path(), &["lint"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::text(&o).1.contains("gen-policy.yaml:2:3"));
+    let o = common::gen(d.path(), &["explain", "port-privileged"]);
+    assert!(o.status.success() && common::text(&o).0.contains("How to fix"));
+    let o = common::gen(d.path(), &["rules", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["id"].is_string() && r["severity"].is_string() && r["summary"].is_string()));
+}
+
+#[test]
+fn docs_rules_md_is_generated_from_the_rules() {
+    common::assert_matches_file(&common::root().join("docs/rules.md"), &lint::format::docs());
+}
