@@ -111,7 +111,7 @@ fn catalog(t: &Topology) -> String {
         format!("    bastion: {}", t.bastion),
         "    database: {engine: postgres}".to_owned(),
         "services:".to_owned(),
-        "  web: {image: 'ghcr.io/lab/web:1.0.0', port: 8080, routes: [/], egress: [{cidr: 10.0.200.0/24, port: 6379}]}".to_owned(),
+        "  web: {image: 'ghcr.io/lab/web:1.0.0', port: 8080, routes: [/], egress: [{cidr: 10.0.200.0/24, port: 6379}, {cidr: 0.0.0.0/0, port: 443}]}".to_owned(),
     ];
     lines.join("\n") + "\n"
 }
@@ -126,7 +126,7 @@ fn topology_json(t: &Topology) -> serde_json::Value {
         "servers": t.servers, "agents": t.agents, "flannel": t.flannel,
         "ipv6": t.ipv6, "registry": t.registry, "bastion": t.bastion,
         "admin_cidrs": admin, "load_balancer": true, "tls": true,
-        "db_port": 5432, "egress": [["10.0.200.0/24", 6379]]
+        "db_port": 5432, "egress": [["10.0.200.0/24", 6379], ["0.0.0.0/0", 443]]
     })
 }
 

@@ -12,7 +12,7 @@ a second run changes nothing; K3s restarts only when its configuration changed.
 --server ADDRESS  a server's address (waits until it answers on 6443)
 --server-ssm NAME read the server address from SSM parameter NAME
 --token-file PATH the cluster token, read from a file (never pass it as an argument)
---token-ssm NAME  the cluster token, from SSM SecureString parameter NAME (default $DEFAULT_TOKEN_SSM)
+--token-ssm NAME  the cluster token, from SSM SecureString parameter NAME (e.g. $DEFAULT_TOKEN_SSM)
 
 Air-gapped: set INSTALL_K3S_SKIP_DOWNLOAD=true with the binary, images and
 install.sh in place (K3S_INSTALLER names install.sh).

@@ -15,7 +15,7 @@ a second run changes nothing; K3s restarts only when its configuration changed.
 --server ADDRESS  join the cluster of the first server at ADDRESS
 --server-ssm NAME read the first server's address from SSM parameter NAME
 --token-file PATH the cluster token, read from a file (never pass it as an argument)
---token-ssm NAME  the cluster token, from SSM SecureString parameter NAME (default $DEFAULT_TOKEN_SSM)
+--token-ssm NAME  the cluster token, from SSM SecureString parameter NAME (e.g. $DEFAULT_TOKEN_SSM)
 --tls-san NAME    an extra name or address for the API server certificate
 
 Air-gapped: set INSTALL_K3S_SKIP_DOWNLOAD=true with the binary, images and

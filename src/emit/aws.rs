@@ -52,7 +52,7 @@ fn skips(rule: Option<&Rule>, group: Option<Group>) -> Vec<(&'static str, String
         out.push((
             "CKV2_AWS_5",
             format!(
-                "the {} use this group; their instances are defined outside this file",
+                "instances of the {} use this group; they are defined outside this file",
                 g.human()
             ),
         ));
@@ -80,10 +80,12 @@ fn skips(rule: Option<&Rule>, group: Option<Group>) -> Vec<(&'static str, String
         let world = matches!(&r.other, Other::V4(c) if c == "0.0.0.0/0")
             || matches!(&r.other, Other::V6(c) if c == "::/0");
         if r.ingress && world && r.flow.from_port == 80 {
-            out.push((
-                "CKV_AWS_260",
-                "the public load balancer answers HTTP only to redirect to HTTPS".to_owned(),
-            ));
+            let why = if r.flow.why.contains("redirected") {
+                "the public load balancer answers HTTP only to redirect to HTTPS"
+            } else {
+                "the catalog serves plain HTTP on purpose (ingress.https_redirect is off; gen lint reports it)"
+            };
+            out.push(("CKV_AWS_260", why.to_owned()));
         }
     }
     out

@@ -136,11 +136,21 @@ fn manifests(model: &Model) -> Vec<(String, Value)> {
 
 /// Registries the services pull from, mirrored by the embedded registry.
 fn registries(model: &Model) -> Value {
-    let hosts: BTreeSet<String> = model
-        .services
-        .iter()
-        .map(|s| {
-            let repo = &s.image.repository;
+    let images = model.services.iter().flat_map(|s| {
+        let mut v = vec![&s.image];
+        match &s.strategy {
+            crate::model::StrategyModel::BlueGreen { blue, green, .. } => {
+                v.push(blue);
+                v.push(green);
+            }
+            crate::model::StrategyModel::Canary { image, .. } => v.push(image),
+            crate::model::StrategyModel::Rolling { .. } => {}
+        }
+        v
+    });
+    let hosts: BTreeSet<String> = images
+        .map(|i| {
+            let repo = &i.repository;
             match repo.split_once('/') {
                 Some((first, _))
                     if first.contains('.') || first.contains(':') || first == "localhost" =>

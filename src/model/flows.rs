@@ -184,6 +184,14 @@ pub fn derive(model: &Model) -> Vec<Flow> {
     let aws = model.aws.as_ref();
     let mut table: BTreeMap<(Peer, Peer, Proto, u16, u16), Vec<String>> = BTreeMap::new();
     let mut add = |from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str| {
+        // The whole internet is one peer however it is written, so a
+        // service's `egress: 0.0.0.0/0` merges with the nodes' own rule
+        // instead of duplicating it (AWS refuses duplicate rules).
+        let norm = |p: Peer| match p {
+            Peer::Cidr(c) if c == "0.0.0.0/0" || c == "::/0" => Peer::Internet,
+            p => p,
+        };
+        let (from, to) = (norm(from), norm(to));
         table
             .entry((from, to, proto, ports.0, ports.1))
             .or_default()
@@ -321,8 +329,13 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         }
     }
 
-    // Outbound from the nodes: images, the K3s installer, OS packages.
-    for n in &nodes {
+    // Outbound from the nodes (images, the K3s installer, OS packages) and
+    // the bastion (OS updates).
+    let mut outbound = nodes.clone();
+    if has(Group::Bastion) {
+        outbound.push(Peer::Group(Group::Bastion));
+    }
+    for n in &outbound {
         add(
             n.clone(),
             Peer::Internet,
@@ -342,23 +355,28 @@ pub fn derive(model: &Model) -> Vec<Flow> {
     // The public entry point.
     if has(Group::LoadBalancer) && model.ingress.is_some() {
         let lb = Peer::Group(Group::LoadBalancer);
-        let tls_in_cluster = model
-            .ingress
-            .as_ref()
-            .is_some_and(|i| i.tls_secret.is_some());
-        add(
-            Peer::Internet,
-            lb.clone(),
-            Proto::Tcp,
-            (443, 443),
-            "HTTPS from the internet to the public load balancer",
-        );
+        let ing = model.ingress.as_ref();
+        let tls_in_cluster = ing.is_some_and(|i| i.tls_secret.is_some());
+        let redirect = ing.is_some_and(|i| i.https_redirect);
+        if tls_in_cluster || redirect {
+            add(
+                Peer::Internet,
+                lb.clone(),
+                Proto::Tcp,
+                (443, 443),
+                "HTTPS from the internet to the public load balancer",
+            );
+        }
         add(
             Peer::Internet,
             lb.clone(),
             Proto::Tcp,
             (80, 80),
-            "HTTP from the internet, redirected to HTTPS",
+            if redirect {
+                "HTTP from the internet, redirected to HTTPS"
+            } else {
+                "HTTP from the internet (the catalog serves plain HTTP)"
+            },
         );
         add(
             lb.clone(),

@@ -59,7 +59,7 @@ for a in nodes:
         if t["registry"]:
             add(a, b, "tcp", 5001)
             add(a, b, "tcp", 6443)
-for n in nodes:
+for n in nodes + (["bastion"] if t["bastion"] else []):
     add(n, ["cidr:" + w for w in world], "tcp", 443)
     add(n, ["cidr:" + w for w in world], "tcp", 80)
 if t["load_balancer"]:
@@ -71,7 +71,9 @@ if t["load_balancer"]:
 if t["db_port"]:
     add(workers, "database", "tcp", t["db_port"])
 for cidr, port in t["egress"]:
-    add(workers, "cidr:" + cidr, "tcp", port)
+    # the whole internet is one peer (0.0.0.0/0, and ::/0 with IPv6)
+    dst = ["cidr:" + w for w in world] if cidr in ("0.0.0.0/0", "::/0") else "cidr:" + cidr
+    add(workers, dst, "tcp", port)
 
 GROUPS = {"servers", "agents", "bastion", "load_balancer", "database"}
 expected = set()
@@ -96,6 +98,7 @@ def group_of(ref):
 
 doc = hcl2.load(open(sys.argv[2]))
 actual = set()
+duplicates = []
 undescribed = []
 for res in doc["resource"]:
     for kind, items in res.items():
@@ -110,9 +113,12 @@ for res in doc["resource"]:
                 peer = group_of(r["referenced_security_group_id"])
             else:
                 peer = "cidr:" + r.get("cidr_ipv4", r.get("cidr_ipv6", "?"))
-            actual.add(("ingress" if kind.endswith("ingress_rule") else "egress",
-                        group_of(r["security_group_id"]), peer, r["ip_protocol"],
-                        int(r["from_port"]), int(r["to_port"])))
+            rule = ("ingress" if kind.endswith("ingress_rule") else "egress",
+                    group_of(r["security_group_id"]), peer, r["ip_protocol"],
+                    int(r["from_port"]), int(r["to_port"]))
+            if rule in actual:
+                duplicates.append(rule)  # AWS refuses duplicate rules
+            actual.add(rule)
 
 missing = sorted(expected - actual)
 extra = sorted(actual - expected)
@@ -122,7 +128,9 @@ for x in extra:
     print("extra:  ", x)
 for u in undescribed:
     print("no description:", u)
+for d in duplicates:
+    print("duplicate rule:", d)
 print(json.dumps({"expected": len(expected), "actual": len(actual),
                   "missing": len(missing), "extra": len(extra),
-                  "undescribed": len(undescribed)}))
-sys.exit(1 if missing or extra or undescribed else 0)
+                  "undescribed": len(undescribed), "duplicates": len(duplicates)}))
+sys.exit(1 if missing or extra or undescribed or duplicates else 0)
