@@ -93,6 +93,21 @@ fn the_examples_lint_without_errors_or_warnings() {
 
 const BAD: &str = "version: 1\nproject: shop\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 80\n    env: {API_TOKEN: abc}\n";
 
+/// A policy that runs only `ids`.
+fn only(ids: &[&str]) -> Policy {
+    let mut text = String::from("rules:\n");
+    for r in lint::all() {
+        if !ids.contains(&r.id) {
+            text.push_str(&format!("  {}: {{enabled: false}}\n", r.id));
+        }
+    }
+    Policy::parse("gen-policy.yaml", &text).unwrap()
+}
+
+fn two() -> Policy {
+    only(&["port-privileged", "secret-env-literal"])
+}
+
 #[test]
 fn policy_turns_rules_off_and_changes_severity() {
     let base = lint_text(BAD, &Policy::default());
@@ -116,7 +131,7 @@ fn policy_turns_rules_off_and_changes_severity() {
 #[test]
 fn a_waiver_silences_its_rule_for_its_service_only() {
     let src = "version: 1\nproject: shop\nservices:\n  a:\n    image: ghcr.io/shop/a:1.0.0\n    port: 80\n    waivers: [{rule: port-privileged, reason: vendor image binds 80}]\n  b:\n    image: ghcr.io/shop/b:1.0.0\n    port: 81\n";
-    let r = lint_text(src, &Policy::default());
+    let r = lint_text(src, &only(&["port-privileged"]));
     let hits: Vec<usize> = r
         .findings
         .iter()
@@ -129,7 +144,7 @@ fn a_waiver_silences_its_rule_for_its_service_only() {
 
 #[test]
 fn json_and_github_formats() {
-    let r = lint_text(BAD, &Policy::default());
+    let r = lint_text(BAD, &two());
     let v: serde_json::Value = serde_json::from_str(&lint::format::json(&r)).unwrap();
     let f = &v["findings"][0];
     for key in ["rule", "severity", "message", "file", "line", "column"] {
@@ -146,6 +161,10 @@ fn json_and_github_formats() {
 #[test]
 fn sarif_is_structurally_valid() {
     let r = lint_text(BAD, &Policy::default());
+    assert!(
+        r.findings.len() >= 3,
+        "the sample should produce several findings"
+    );
     let v: serde_json::Value = serde_json::from_str(&lint::format::sarif(&r, "0.0.0")).unwrap();
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
@@ -214,4 +233,107 @@ fn lint_cli_exit_codes_and_policy_file() {
 #[test]
 fn docs_rules_md_is_generated_from_the_rules() {
     common::assert_matches_file(&common::root().join("docs/rules.md"), &lint::format::docs());
+}
+
+/// checkov's Kubernetes checks on the manifests of a deliberately bad
+/// catalog: every check that fails is in the mapping table of
+/// docs/rules.md, and where the table names a gen rule, gen reports it (or
+/// the service waives it).
+#[test]
+fn checkov_kubernetes_failures_are_covered_by_gen_rules() {
+    let venv = std::env::var_os("GEN_CHECKOV_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| common::root().join(".venv-checkov"));
+    let checkov = venv.join("bin/checkov");
+    if !checkov.is_file() {
+        assert!(
+            std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
+            "{} is missing; run bash scripts/test.sh",
+            checkov.display()
+        );
+        eprintln!("skipping: checkov not installed");
+        return;
+    }
+    let bad = "version: 1\nproject: shop\ndefaults: {namespace: default}\nservices:\n  web:\n    image: ghcr.io/shop/web:latest\n    port: 8080\n    waivers: [{rule: image-latest, reason: cross-check of the checkov mapping}]\n    secret_env: {DB_PASSWORD: db/password}\n    resources: {cpu: 100m, memory: 64Mi, cpu_limit: 500m}\n";
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("catalog.yaml"), bad).unwrap();
+    let o = common::gen(d.path(), &["build", "--allow-lint-errors"]);
+    assert!(o.status.success(), "{:?}", common::text(&o));
+    let report = lint_text(bad, &Policy::default());
+    let o = std::process::Command::new(&checkov)
+        .args([
+            "-d",
+            "out/manifests",
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+        ])
+        .args(["--quiet", "--compact", "-o", "json"])
+        .current_dir(d.path())
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "TRUE")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    let v = if v.is_array() { v[0].clone() } else { v };
+    assert!(v["summary"]["resource_count"].as_u64().unwrap() > 3, "{v}");
+    let failed: std::collections::BTreeSet<String> = v["results"]["failed_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        failed.contains("CKV_K8S_21"),
+        "the bad catalog should fail CKV_K8S_21: {failed:?}"
+    );
+    let table = include_str!("../src/lint/checkov-map.md");
+    for id in &failed {
+        let row = table
+            .lines()
+            .find(|l| {
+                l.starts_with("| CKV")
+                    && l.split('|')
+                        .nth(1)
+                        .is_some_and(|c| c.split(',').any(|x| x.trim() == id))
+            })
+            .unwrap_or_else(|| panic!("checkov {id} fails but is not in the mapping table"));
+        let gen_col = row.split('|').nth(3).unwrap_or("");
+        // "by design" / "by construction" rows explain why gen emits it on
+        // purpose; the others name the gen rule that must report it.
+        if gen_col.trim().starts_with("by ") {
+            continue;
+        }
+        for rule in gen_col.split('`').skip(1).step_by(2) {
+            if lint::is_rule(rule) {
+                assert!(
+                    report.findings.iter().any(|f| f.rule == rule)
+                        || report.waived.iter().any(|(r, _)| *r == rule),
+                    "checkov {id} fails; gen rule {rule} should report it"
+                );
+            }
+        }
+    }
+}
+
+/// A finding on a value inherited from `defaults` is about each service that
+/// inherits it: one service's waiver silences only its own.
+#[test]
+fn waivers_apply_to_findings_on_inherited_values() {
+    let src = "version: 1\nproject: shop\ndefaults:\n  resources: {cpu: 100m, memory: 128Mi, cpu_limit: 200m}\nservices:\n  a:\n    image: ghcr.io/shop/a:1.0.0\n    port: 8080\n    waivers: [{rule: cpu-limit, reason: batch job that may be throttled}]\n  b:\n    image: ghcr.io/shop/b:1.0.0\n    port: 8080\n";
+    let r = lint_text(src, &only(&["cpu-limit"]));
+    let hits: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| f.problem.message.clone())
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0].contains('b'), "{hits:?}");
+    assert_eq!(r.waived, vec![("cpu-limit", "a".to_owned())]);
+}
+
+#[test]
+fn there_are_at_least_forty_rules() {
+    assert!(lint::all().len() >= 40, "{}", lint::all().len());
 }

@@ -129,7 +129,6 @@ pub fn sarif(report: &Report, tool_version: &str) -> String {
         "runs": [{
             "tool": {"driver": {
                 "name": "gen",
-                "informationUri": "https://github.com/",
                 "version": tool_version,
                 "rules": rules,
             }},

@@ -118,15 +118,26 @@ pub struct Hit {
     pub key: bool,
     /// What is wrong, one sentence.
     pub message: String,
+    /// The service the finding is about, when the node is shared (in
+    /// `defaults`): that service's waivers apply.
+    pub service: Option<String>,
 }
 
 impl Hit {
+    /// Say which service the finding is about (for waivers).
+    #[must_use]
+    pub fn of(mut self, service: &str) -> Hit {
+        self.service = Some(service.to_owned());
+        self
+    }
+
     /// A finding at the value of `pointer`.
     pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> Hit {
         Hit {
             pointer: pointer.into(),
             key: false,
             message: message.into(),
+            service: None,
         }
     }
 
@@ -136,6 +147,7 @@ impl Hit {
             pointer: pointer.into(),
             key: true,
             message: message.into(),
+            service: None,
         }
     }
 }
@@ -271,7 +283,7 @@ pub fn run(
         let mut hits = Vec::new();
         (rule.check)(&cx, &mut hits);
         for h in hits {
-            if let Some(svc) = service_of(&h.pointer) {
+            if let Some(svc) = h.service.clone().or_else(|| service_of(&h.pointer)) {
                 if waivers
                     .get(svc.as_str())
                     .is_some_and(|w| w.iter().any(|r| r == rule.id))

@@ -156,7 +156,8 @@ mod tests {
 
     #[test]
     fn bad_severity_is_an_error() {
-        let e = Policy::parse("p.yaml", "rules:\n  port-privileged: {severity: fatal}\n").unwrap_err();
+        let e =
+            Policy::parse("p.yaml", "rules:\n  port-privileged: {severity: fatal}\n").unwrap_err();
         assert_eq!(e.0[0].code, "policy::invalid");
     }
 }

@@ -1,0 +1,66 @@
+use std::collections::BTreeSet;
+
+use crate::catalog::types::IngressClass;
+use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
+
+/// Routed services served over plain HTTP.
+pub static RULE: Rule = Rule {
+    id: "ingress-tls-missing",
+    severity: Severity::Warning,
+    scope: Scope::Ingress,
+    summary: "routed services are served over plain HTTP",
+    what: "The catalog has services with `routes`, and `ingress` has no \
+`tls_secret`. With `class: alb` and `https_redirect: true` the rule does not \
+fire: the ALB serves HTTPS with the ACM certificate of the host, without a \
+Secret.",
+    why: "Without TLS, every request and response crosses the network in \
+clear text: session cookies, tokens, passwords and personal data can be read \
+and changed by anyone on the path (a shared Wi-Fi, a compromised router). \
+Browsers mark such sites as not secure, and HTTP/2 and many browser features \
+need HTTPS.",
+    example: "version: 1\nproject: shop\ningress: {host: shop.example} # <-\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n    replicas: 2\n    routes: [/]\n",
+    fix: "Create a TLS Secret for the host in each routed service's namespace \
+(for example with cert-manager, or `kubectl create secret tls shop-tls \
+--cert=... --key=...`) and set `ingress.tls_secret` to its name; HTTP then \
+redirects to HTTPS by default. With `class: alb`, set `https_redirect: true` \
+instead and let the ALB use the ACM certificate of the host.",
+    passing: "version: 1\nproject: shop\ningress: {host: shop.example, tls_secret: shop-tls}\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n    replicas: 2\n    routes: [/]\n",
+    params: &[],
+    check,
+};
+
+fn check(cx: &Ctx, out: &mut Vec<Hit>) {
+    let Some(ing) = &cx.model.ingress else { return };
+    if ing.tls_secret.is_some() || (ing.class == IngressClass::Alb && ing.https_redirect) {
+        return;
+    }
+    let routed: Vec<String> = cx
+        .model
+        .services
+        .iter()
+        .filter(|s| !s.routes.is_empty())
+        .map(|s| format!("`{}`", s.name))
+        .collect();
+    if routed.is_empty() {
+        return;
+    }
+    let hosts: BTreeSet<String> = cx
+        .model
+        .services
+        .iter()
+        .flat_map(|s| s.routes.iter().map(|r| format!("`{}`", r.host)))
+        .collect();
+    let why = if ing.class == IngressClass::Alb {
+        "it has no `tls_secret` and no `https_redirect: true`"
+    } else {
+        "it has no `tls_secret`"
+    };
+    out.push(Hit::at_key(
+        "/ingress",
+        format!(
+            "the ingress serves the routes of {} on {} over plain HTTP: {why}",
+            routed.join(", "),
+            hosts.into_iter().collect::<Vec<_>>().join(", "),
+        ),
+    ));
+}
