@@ -337,3 +337,13 @@ fn waivers_apply_to_findings_on_inherited_values() {
 fn there_are_at_least_forty_rules() {
     assert!(lint::all().len() >= 40, "{}", lint::all().len());
 }
+
+/// The JSON format is a stable interface: snapshot it.
+#[test]
+fn json_format_is_stable() {
+    let r = lint_text(BAD, &two());
+    common::assert_matches_file(
+        &common::root().join("tests/snapshots/lint.json"),
+        &lint::format::json(&r),
+    );
+}
