@@ -318,3 +318,40 @@ json.dump(out, sys.stdout)
     }
     assert_eq!(seen.len(), env.len());
 }
+
+/// The Argo CD Applications validate, with Python's jsonschema (an
+/// independent implementation), against the Application CRD subset gen ships.
+#[test]
+fn argo_cd_applications_match_the_crd_subset() {
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let dir = common::root().join("examples/karina/out/argocd");
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 2, "one Application per chart");
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+for f in sys.argv[2:]:
+    app = yaml.safe_load(open(f))
+    jsonschema.validate(app, schema)
+    assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}, f
+print(len(sys.argv) - 2)
+"#;
+    let o = Command::new(python)
+        .args(["-c", script])
+        .arg(common::root().join("schemas/argocd-application.schema.json"))
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

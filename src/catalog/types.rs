@@ -72,10 +72,52 @@ pub struct Catalog {
     /// Values every service inherits unless it sets its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Defaults>,
+    /// GitOps delivery: gen writes one Argo CD Application per chart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitops: Option<GitOps>,
     /// The services, keyed by name: lowercase letters, digits and `-`, starting
     /// with a letter, at most 53 characters.
     #[schemars(extend("propertyNames" = { "pattern": SERVICE_NAME, "maxLength": 53 }))]
     pub services: BTreeMap<String, Service>,
+}
+
+/// GitOps delivery of the charts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitOps {
+    /// Argo CD: one Application per chart, under `out/argocd/`.
+    pub argocd: ArgoCd,
+}
+
+/// Argo CD Applications for the charts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoCd {
+    /// Git repository holding gen's output, e.g. `https://github.com/acme/deploy.git`.
+    #[schemars(regex(pattern = "^(https://|ssh://|git@)[^\\s]+$"), length(max = 2048))]
+    pub repo_url: String,
+    /// Path of the `charts/` directory inside that repository, e.g. `deploy/out/charts`.
+    #[schemars(
+        regex(pattern = "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"),
+        length(max = 1024)
+    )]
+    pub charts_path: String,
+    /// Branch, tag or commit to deploy (default `HEAD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[A-Za-z0-9._/-]+$"), length(max = 255))]
+    pub target_revision: Option<String>,
+    /// Namespace Argo CD runs in (default `argocd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub namespace: Option<String>,
+    /// Argo CD project (default `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub project: Option<String>,
+    /// Sync automatically, prune removed objects and undo manual changes
+    /// (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<bool>,
 }
 
 /// Settings of a declared namespace.

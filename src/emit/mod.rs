@@ -5,6 +5,7 @@
 //! it. They never touch the filesystem, and the same model always gives the
 //! same bytes (sorted maps, no timestamps, no absolute paths).
 
+pub mod argocd;
 pub mod aws;
 pub mod hcl;
 pub mod helm;
@@ -131,6 +132,7 @@ pub fn emit_with(model: &Model, values: &[helm::Values]) -> Result<Tree, EmitErr
     // render of them (the manifests).
     manifests::emit(model, values, &mut tree)?;
     helm::emit(model, values, &mut tree)?;
+    argocd::emit(model, &mut tree)?;
     k3s::emit(model, &mut tree)?;
     aws::emit(model, &mut tree)?;
     Ok(tree)

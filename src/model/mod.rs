@@ -48,6 +48,8 @@ pub struct Model {
     pub k3s: Option<K3sModel>,
     /// AWS facts, if any (kept as written; derived in the infra stage).
     pub aws: Option<crate::catalog::types::Aws>,
+    /// Argo CD delivery, if any.
+    pub argocd: Option<crate::catalog::types::ArgoCd>,
 }
 
 /// A namespace.
@@ -481,5 +483,6 @@ fn resolve(parsed: &Parsed) -> Model {
         ingress,
         k3s,
         aws: c.cluster.as_ref().and_then(|cl| cl.aws.clone()),
+        argocd: c.gitops.as_ref().map(|g| g.argocd.clone()),
     }
 }
