@@ -49,6 +49,32 @@ impl SourceFile {
         self.text.inner()
     }
 
+    /// The same file with the bytes of `range` masked by `*` (one per byte,
+    /// so every offset and line stays where it was): diagnostics about a
+    /// secret show where it is, never what it is.
+    pub fn redacted(&self, ranges: &[Range<usize>]) -> SourceFile {
+        let text = self.text();
+        let mut bytes = text.as_bytes().to_vec();
+        for r in ranges {
+            let start = r.start.min(bytes.len());
+            let end = r.end.clamp(start, bytes.len());
+            for b in &mut bytes[start..end] {
+                if *b != b'\n' {
+                    *b = b'*';
+                }
+            }
+        }
+        // Masking whole characters' bytes keeps UTF-8 valid except at range
+        // edges inside a character; fall back to a lossy decode there.
+        let masked = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        SourceFile {
+            text: Arc::new(NamedSource::new(self.name.clone(), masked).with_language("yaml")),
+            name: self.name.clone(),
+            line_starts: self.line_starts.clone(),
+        }
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn location(&self, offset: usize) -> (usize, usize) {
         let text = self.text();

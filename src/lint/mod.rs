@@ -227,6 +227,14 @@ impl Report {
     }
 }
 
+/// Rules whose findings point at a secret value: their source snippets are
+/// masked.
+pub const SECRET_RULES: [&str; 3] = [
+    "secret-env-literal",
+    "env-high-entropy",
+    "env-url-credentials",
+];
+
 /// Every rule, sorted by id.
 pub fn all() -> Vec<&'static Rule> {
     let mut v: Vec<&'static Rule> = rules::ALL.to_vec();
@@ -266,6 +274,7 @@ pub fn run(
         .map(|s| (s.name.as_str(), s.waivers.as_slice()))
         .collect();
     let mut report = Report::default();
+    let mut raw: Vec<(&'static Rule, Severity, Hit, std::ops::Range<usize>)> = Vec::new();
     for rule in all() {
         if !policy.enabled(rule.id) {
             continue;
@@ -297,16 +306,31 @@ pub fn run(
             } else {
                 parsed.spans.value(&h.pointer)
             };
-            let problem = Problem::new(&parsed.source, rule.id, span, h.message)
-                .label(rule.summary)
-                .help(plain(rule.fix))
-                .severity(severity.miette());
-            report.findings.push(Finding {
-                rule: rule.id,
-                severity,
-                problem,
-            });
+            raw.push((rule, severity, h, span));
         }
+    }
+    // Findings show where secret values are, never what they are: every
+    // snippet comes from the catalog with all of them masked.
+    let secrets: Vec<std::ops::Range<usize>> = raw
+        .iter()
+        .filter(|(r, ..)| SECRET_RULES.contains(&r.id))
+        .map(|(.., span)| span.clone())
+        .collect();
+    let source = if secrets.is_empty() {
+        parsed.source.clone()
+    } else {
+        parsed.source.redacted(&secrets)
+    };
+    for (rule, severity, h, span) in raw {
+        let problem = Problem::new(&source, rule.id, span, h.message)
+            .label(rule.summary)
+            .help(plain(rule.fix))
+            .severity(severity.miette());
+        report.findings.push(Finding {
+            rule: rule.id,
+            severity,
+            problem,
+        });
     }
     report
         .findings

@@ -110,6 +110,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&opts.catalog));
+    // Lint errors stop `--check` too: its diff could otherwise print what
+    // lint refused (a literal secret, say) into a CI log.
+    if compiled.report.has_errors() && !opts.allow_lint_errors {
+        return Err(BuildError::Lint(compiled.report));
+    }
     if opts.check {
         let drift = write::check_tree(&out, &compiled.tree)?;
         return Ok(if drift.is_clean() {
@@ -120,9 +125,6 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
         } else {
             BuildOutcome::Drifted { out, drift }
         });
-    }
-    if compiled.report.has_errors() && !opts.allow_lint_errors {
-        return Err(BuildError::Lint(compiled.report));
     }
     write::write_tree(&out, &compiled.tree)?;
     Ok(BuildOutcome::Written {
