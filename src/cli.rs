@@ -2,9 +2,10 @@
 //! rendering of results and diagnostics (the only place that prints).
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use gen::lint::Severity;
 use gen::ops::{self, BuildError, BuildOptions, BuildOutcome, LintError, LintOptions};
@@ -28,10 +29,13 @@ Examples:
   gen build examples/karina/catalog.yaml      # -> examples/karina/out/
   gen build catalog.yaml --out build/k8s      # choose the output directory
   gen build --check                           # exit 1 and show a diff if out/ is stale
+  gen build --check */catalog.yaml            # several catalogs, each with out/ beside it
   gen lint --format sarif > gen.sarif         # policy findings for code scanning
   gen rules; gen explain replicas-routed      # the lint rules and their docs
   gen schema > catalog.schema.json            # JSON Schema for editors
+  gen init my-project                         # a commented starter catalog
   gen completions bash > /etc/bash_completion.d/gen
+  gen man | man -l -                          # this manual as a man page
 
 Exit codes: 0 ok, 1 --check found drift or lint found errors, 2 invalid catalog or usage,
 3 I/O or internal error.";
@@ -112,13 +116,13 @@ enum Color {
 enum Command {
     /// Compile the catalog and write the output tree atomically.
     #[command(
-        after_help = "Examples:\n  gen build\n  gen build examples/msa-k3s/catalog.yaml --out /tmp/msa\n  gen build --check   # for CI and pre-commit: exit 1 with a diff when stale"
+        after_help = "Examples:\n  gen build\n  gen build examples/msa-k3s/catalog.yaml --out /tmp/msa\n  gen build --check   # for CI and pre-commit: exit 1 with a diff when stale\n  gen build --check */catalog.yaml   # several catalogs, each with out/ beside it\n\nWith several catalogs each is built in turn and the exit code is the worst of them."
     )]
     Build {
-        /// Catalog file.
-        #[arg(default_value = "catalog.yaml")]
-        catalog: PathBuf,
-        /// Output directory [default: out/ beside the catalog].
+        /// Catalog file(s); each gets its own output tree.
+        #[arg(value_name = "CATALOG", default_value = "catalog.yaml")]
+        catalogs: Vec<PathBuf>,
+        /// Output directory [default: out/ beside the catalog]; one catalog only.
         #[arg(long, short)]
         out: Option<PathBuf>,
         /// Write nothing; exit 1 and print a unified diff when the output is stale.
@@ -133,12 +137,12 @@ enum Command {
     },
     /// Check the catalog and everything gen derives from it against policy.
     #[command(
-        after_help = "Examples:\n  gen lint\n  gen lint examples/msa-k3s/catalog.yaml --format sarif > gen.sarif\n  gen lint --format github          # annotations in GitHub Actions\n  gen lint --severity warning       # hide info findings\n\nExit codes: 0 no error finding, 1 error findings, 2 invalid catalog, policy or usage."
+        after_help = "Examples:\n  gen lint\n  gen lint examples/msa-k3s/catalog.yaml --format sarif > gen.sarif\n  gen lint --format github          # annotations in GitHub Actions\n  gen lint --severity warning       # hide info findings\n  gen lint a/catalog.yaml b/catalog.yaml   # several catalogs (human or github format)\n\nExit codes: 0 no error finding, 1 error findings, 2 invalid catalog, policy or usage."
     )]
     Lint {
-        /// Catalog file.
-        #[arg(default_value = "catalog.yaml")]
-        catalog: PathBuf,
+        /// Catalog file(s); several only with --format human or github.
+        #[arg(value_name = "CATALOG", default_value = "catalog.yaml")]
+        catalogs: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -167,6 +171,15 @@ enum Command {
         after_help = "Example:\n  gen schema > catalog.schema.json\n  # then start the catalog with:\n  # yaml-language-server: $schema=./catalog.schema.json"
     )]
     Schema,
+    /// Write a commented starter catalog (DIR/catalog.yaml) and its schema.
+    #[command(
+        after_help = "Examples:\n  gen init               # ./catalog.yaml\n  gen init my-project    # my-project/catalog.yaml (the directory is created)\n\nAn existing catalog.yaml is never overwritten (exit 2). catalog.schema.json is\nwritten beside it for editor completion, unless that file exists."
+    )]
+    Init {
+        /// Directory to create the catalog in.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  gen completions bash > ~/.local/share/bash-completion/completions/gen\n  gen completions zsh > ~/.zfunc/_gen\n  gen completions fish > ~/.config/fish/completions/gen.fish"
@@ -174,6 +187,15 @@ enum Command {
     Completions {
         /// Shell to generate for.
         shell: clap_complete::Shell,
+    },
+    /// Print gen's man page (roff), or write one page per command into a directory.
+    #[command(
+        after_help = "Examples:\n  gen man | man -l -\n  gen man --out /usr/local/share/man/man1   # gen.1, gen-build.1, ..."
+    )]
+    Man {
+        /// Write gen.1 and a gen-<command>.1 page per command into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -239,37 +261,57 @@ pub fn main() -> ExitCode {
     let color = use_color(cli.color);
     let code = match cli.command {
         Command::Build {
-            catalog,
+            catalogs,
             out,
             check,
             policy,
             allow_lint_errors,
-        } => run_build(
-            BuildOptions {
-                catalog,
-                out,
-                check,
-                policy,
-                allow_lint_errors,
-                today: today(),
-            },
-            color,
-        ),
+        } => {
+            if out.is_some() && catalogs.len() > 1 {
+                return usage_error("build", "--out takes a single catalog; each of several catalogs is built into out/ beside it");
+            }
+            let today = today();
+            worst(catalogs.into_iter().map(|catalog| {
+                run_build(
+                    BuildOptions {
+                        catalog,
+                        out: out.clone(),
+                        check,
+                        policy: policy.clone(),
+                        allow_lint_errors,
+                        today: today.clone(),
+                    },
+                    color,
+                )
+            }))
+        }
         Command::Lint {
-            catalog,
+            catalogs,
             format,
             severity,
             policy,
-        } => run_lint(
-            &LintOptions {
-                catalog,
-                policy,
-                today: today(),
-            },
-            format,
-            severity.severity(),
-            color,
-        ),
+        } => {
+            let several = catalogs.len() > 1;
+            if several && matches!(format, Format::Json | Format::Sarif) {
+                return usage_error("lint", "--format json and sarif describe a single catalog; lint several catalogs with --format human or github, or run gen lint once per catalog");
+            }
+            let today = today();
+            worst(catalogs.into_iter().map(|catalog| {
+                run_lint(
+                    &LintOptions {
+                        catalog,
+                        policy: policy.clone(),
+                        today: today.clone(),
+                    },
+                    format,
+                    severity.severity(),
+                    several,
+                    color,
+                )
+            }))
+        }
+        Command::Init { dir } => run_init(&dir, color),
+        Command::Man { out } => run_man(out.as_deref()),
         Command::Rules { format } => {
             match format {
                 RulesFormat::Text => print!("{}", gen::lint::format::rules_text()),
@@ -304,6 +346,73 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Report a usage error of `subcommand` the way clap does (to stderr, exit 2).
+fn usage_error(subcommand: &str, message: &str) -> ExitCode {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut cmd = cli.find_subcommand(subcommand).cloned().unwrap_or(cli);
+    let _ = cmd.error(ErrorKind::ArgumentConflict, message).print();
+    ExitCode::from(INVALID)
+}
+
+/// Run every command (none is skipped after a failure) and return the worst
+/// exit code: 3 > 2 > 1 > 0.
+fn worst(codes: impl Iterator<Item = u8>) -> u8 {
+    codes.fold(OK, u8::max)
+}
+
+fn run_init(dir: &Path, color: bool) -> u8 {
+    match ops::init(dir) {
+        Ok(done) => {
+            eprintln!("wrote {}", done.catalog.display());
+            if done.schema_written {
+                eprintln!("wrote {}", done.schema.display());
+            } else {
+                eprintln!(
+                    "kept {} (run `gen schema > {}` to refresh it)",
+                    done.schema.display(),
+                    done.schema.display()
+                );
+            }
+            let build = if dir == Path::new(".") {
+                "gen build".to_owned()
+            } else {
+                format!("gen build {}", done.catalog.display())
+            };
+            eprintln!("next: edit it, then `{build}`");
+            OK
+        }
+        Err(e @ ops::InitError::Exists(_)) => {
+            report(&e, color);
+            INVALID
+        }
+        Err(e) => {
+            report(&e, color);
+            FAILURE
+        }
+    }
+}
+
+/// `gen man`: the top-level page to stdout, or every page into `out`.
+fn run_man(out: Option<&Path>) -> u8 {
+    let cmd = Cli::command();
+    let result = match out {
+        None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout().lock()),
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(cmd, dir))
+            .map(|()| eprintln!("wrote the man pages to {}", dir.display())),
+    };
+    match result {
+        Ok(()) => OK,
+        // `gen man | head`: the reader has seen enough.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
+        Err(e) => {
+            eprintln!("error: cannot write the man page: {e}");
+            FAILURE
+        }
+    }
+}
+
 fn summary(report: &gen::lint::Report) -> String {
     let c = report.counts();
     let n = |s: Severity| c.get(&s).copied().unwrap_or(0);
@@ -323,7 +432,7 @@ fn print_findings(report: &gen::lint::Report, min: Severity, color: bool) {
     }
 }
 
-fn run_lint(opts: &LintOptions, format: Format, min: Severity, color: bool) -> u8 {
+fn run_lint(opts: &LintOptions, format: Format, min: Severity, several: bool, color: bool) -> u8 {
     match ops::lint(opts) {
         Ok(mut report) => {
             let errors = report.has_errors();
@@ -331,7 +440,11 @@ fn run_lint(opts: &LintOptions, format: Format, min: Severity, color: bool) -> u
             match format {
                 Format::Human => {
                     print_findings(&report, min, color);
-                    eprintln!("lint: {}", summary(&report));
+                    if several {
+                        eprintln!("lint: {}: {}", opts.catalog.display(), summary(&report));
+                    } else {
+                        eprintln!("lint: {}", summary(&report));
+                    }
                 }
                 Format::Json => print!("{}", gen::lint::format::json(&report)),
                 Format::Sarif => print!(

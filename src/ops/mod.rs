@@ -3,7 +3,9 @@
 //! the binary to render.
 
 pub mod build;
+pub mod init;
 pub mod lint;
 
 pub use build::{build, BuildError, BuildOptions, BuildOutcome};
+pub use init::{init, InitError, InitOutcome};
 pub use lint::{lint, LintError, LintOptions};

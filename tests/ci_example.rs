@@ -1,0 +1,199 @@
+//! `examples/ci/github-actions.yml`, the workflow users copy: it parses as
+//! YAML (gen's YAML 1.2 reader, as GitHub reads it, and PyYAML from the peer
+//! venv, like `tests/peers.rs`), its jobs run the documented commands in a
+//! sensible order, and the gen commands of its steps work as written
+//! against a real catalog.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn workflow_path() -> PathBuf {
+    common::root().join("examples/ci/github-actions.yml")
+}
+
+fn python() -> Option<PathBuf> {
+    let venv = std::env::var_os("GEN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::root().join(".venv"));
+    let p = venv.join("bin").join("python");
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
+        "{} is missing; run `bash scripts/test.sh` to install the peer tools",
+        p.display()
+    );
+    eprintln!(
+        "skipping: {} not installed (run bash scripts/test.sh)",
+        p.display()
+    );
+    None
+}
+
+fn steps(doc: &Value, job: &str) -> Vec<Value> {
+    doc["jobs"][job]["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("job {job} has no steps"))
+        .clone()
+}
+
+fn run_of(step: &Value) -> &str {
+    step["run"].as_str().unwrap_or("")
+}
+
+/// Index of the first step whose `run` contains every one of `parts`.
+fn step_running(steps: &[Value], parts: &[&str]) -> usize {
+    steps
+        .iter()
+        .position(|s| parts.iter().all(|p| run_of(s).contains(p)))
+        .unwrap_or_else(|| panic!("no step runs {parts:?}"))
+}
+
+fn step_using(steps: &[Value], action: &str) -> usize {
+    steps
+        .iter()
+        .position(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(&format!("{action}@")))
+        })
+        .unwrap_or_else(|| panic!("no step uses {action}"))
+}
+
+fn check_workflow(doc: &Value) {
+    assert!(doc["on"]["pull_request"].is_object() || doc["on"]["pull_request"].is_null());
+    assert!(doc["on"].get("push").is_some(), "runs on push: {doc}");
+    assert_eq!(doc["env"]["GEN_REPO"], "https://github.com/your-org/gen");
+    assert!(doc["env"]["CATALOG"].is_string());
+
+    let gen = steps(doc, "gen");
+    assert_eq!(
+        doc["jobs"]["gen"]["permissions"]["security-events"], "write",
+        "upload-sarif needs security-events: write"
+    );
+    let checkout = step_using(&gen, "actions/checkout");
+    let rust = step_using(&gen, "dtolnay/rust-toolchain");
+    let install = step_running(
+        &gen,
+        &["cargo install", "--locked", "--git \"$GEN_REPO\"", " gen"],
+    );
+    let lint = step_running(&gen, &["gen lint", "--format sarif", "> gen.sarif"]);
+    let upload = step_using(&gen, "github/codeql-action/upload-sarif");
+    let check = step_running(&gen, &["gen build --check"]);
+    let fail = step_running(&gen, &["gen lint", "--format github"]);
+    assert!(
+        checkout < rust && rust < install && install < lint,
+        "order: {gen:?}"
+    );
+    assert!(
+        lint < upload && upload < fail && install < check,
+        "order: {gen:?}"
+    );
+    assert_eq!(gen[upload]["with"]["sarif_file"], "gen.sarif");
+    // The SARIF is uploaded even though lint exits 1 on error findings.
+    assert_eq!(gen[lint]["continue-on-error"], true);
+    assert!(gen[upload]["if"].as_str().unwrap().contains("!cancelled()"));
+    assert!(gen[fail]["if"]
+        .as_str()
+        .unwrap()
+        .contains("steps.lint.outcome == 'failure'"));
+    assert_eq!(gen[lint]["id"], "lint");
+
+    // The drift job: a marked placeholder, off until gen apply exists.
+    let drift = &doc["jobs"]["drift"];
+    assert_eq!(drift["if"], false, "the drift job must stay off: {drift}");
+    step_running(&steps(doc, "drift"), &["gen diff", "--context"]);
+}
+
+#[test]
+fn workflow_parses_as_github_reads_it_and_runs_the_documented_commands() {
+    let text = std::fs::read_to_string(workflow_path()).unwrap();
+    // Placeholders are marked as such, next to what to replace.
+    assert!(text.contains("PLACEHOLDER: where gen is installed from"));
+    assert!(text.contains("OPTIONAL, COMING WITH `gen apply`"));
+    let loaded = gen::catalog::yaml::load(&gen::SourceFile::new("github-actions.yml", text))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    check_workflow(&loaded.value);
+}
+
+#[test]
+fn workflow_parses_with_pyyaml() {
+    let Some(python) = python() else {
+        return;
+    };
+    // PyYAML reads YAML 1.1, where the key `on` is the boolean true; GitHub
+    // reads it as the string "on".
+    let script = "import json, sys, yaml\n\
+        doc = yaml.safe_load(open(sys.argv[1]))\n\
+        doc['on'] = doc.pop(True)\n\
+        print(json.dumps(doc))\n";
+    let o = Command::new(python)
+        .args(["-c", script])
+        .arg(workflow_path())
+        .output()
+        .unwrap();
+    let (out, err) = common::text(&o);
+    assert!(o.status.success(), "PyYAML failed: {err}");
+    check_workflow(&serde_json::from_str(&out).unwrap());
+}
+
+/// The `run:` lines of the gen job that call gen, run as GitHub runs them
+/// (bash -eo pipefail, the workflow's env) with gen on PATH, in a checkout
+/// holding a catalog and its fresh output: they pass, and gen.sarif is SARIF.
+#[test]
+fn workflow_gen_steps_work_as_written() {
+    let text = std::fs::read_to_string(workflow_path()).unwrap();
+    let doc = gen::catalog::yaml::load(&gen::SourceFile::new("github-actions.yml", text))
+        .unwrap()
+        .value;
+    let d = tempfile::tempdir().unwrap();
+    let bin = d.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gen"), bin.join("gen")).unwrap();
+    let repo = d.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let catalog = doc["env"]["CATALOG"].as_str().unwrap();
+    std::fs::copy(
+        common::root().join("examples/strategies/catalog.yaml"),
+        repo.join(catalog),
+    )
+    .unwrap();
+    assert!(common::gen(&repo, &["build", catalog]).status.success());
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let mut ran = 0;
+    for step in steps(&doc, "gen") {
+        let run = run_of(&step);
+        if !run.trim_start().starts_with("gen ") {
+            continue;
+        }
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", run])
+            .current_dir(&repo)
+            .env("PATH", &path)
+            .env("NO_COLOR", "1");
+        for (k, v) in doc["env"].as_object().unwrap() {
+            cmd.env(k, v.as_str().unwrap());
+        }
+        let o = cmd.output().unwrap();
+        let (out, err) = common::text(&o);
+        assert!(o.status.success(), "step `{run}` failed:\n{out}{err}");
+        ran += 1;
+    }
+    assert_eq!(ran, 3, "lint, build --check, lint --format github");
+    check_sarif(&repo.join("gen.sarif"));
+}
+
+fn check_sarif(path: &Path) {
+    let sarif: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["tool"]["driver"]["name"], "gen");
+}
