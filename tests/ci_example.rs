@@ -16,23 +16,7 @@ fn workflow_path() -> PathBuf {
 }
 
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("GEN_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::root().join(".venv"));
-    let p = venv.join("bin").join("python");
-    if p.is_file() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
-        "{} is missing; run `bash scripts/test.sh` to install the peer tools",
-        p.display()
-    );
-    eprintln!(
-        "skipping: {} not installed (run bash scripts/test.sh)",
-        p.display()
-    );
-    None
+    common::peer_tool("python")
 }
 
 fn steps(doc: &Value, job: &str) -> Vec<Value> {

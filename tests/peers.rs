@@ -9,23 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn venv_tool(name: &str) -> Option<PathBuf> {
-    let venv = std::env::var_os("GEN_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::root().join(".venv"));
-    let p = venv.join("bin").join(name);
-    if p.is_file() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
-        "{} is missing; run `bash scripts/test.sh` to install the peer tools",
-        p.display()
-    );
-    eprintln!(
-        "skipping: {} not installed (run bash scripts/test.sh)",
-        p.display()
-    );
-    None
+    common::peer_tool(name)
 }
 
 fn out_trees() -> Vec<PathBuf> {

@@ -80,3 +80,31 @@ pub fn assert_matches_file(expected: &Path, actual: &str) {
         );
     }
 }
+
+/// A tool of a peer venv (`GEN_VENV`, default `.venv`; `GEN_CHECKOV_VENV`,
+/// default `.venv-checkov`, for checkov). Missing: skip with a message, or
+/// fail when `GEN_REQUIRE_PEERS` is set (scripts/test.sh and CI set it).
+pub fn peer_tool(name: &str) -> Option<PathBuf> {
+    let (var, default) = if name == "checkov" {
+        ("GEN_CHECKOV_VENV", ".venv-checkov")
+    } else {
+        ("GEN_VENV", ".venv")
+    };
+    let venv = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(default));
+    let p = venv.join("bin").join(name);
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
+        "{} is missing; run `bash scripts/test.sh` to install the peer tools",
+        p.display()
+    );
+    eprintln!(
+        "skipping: {} not installed (run bash scripts/test.sh)",
+        p.display()
+    );
+    None
+}
