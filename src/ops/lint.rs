@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::Problems;
 use crate::lint::{Policy, Report};
-use crate::{check, CompileError};
+use crate::{lint_only, CompileError};
 
 /// Name of the policy file looked up beside the catalog.
 pub const POLICY_FILE: &str = "gen-policy.yaml";
@@ -72,5 +72,5 @@ pub fn lint(opts: &LintOptions) -> Result<Report, LintError> {
     })?;
     let policy = load_policy(&opts.catalog, opts.policy.as_deref())?;
     let name = opts.catalog.to_string_lossy().into_owned();
-    Ok(check(&name, &bytes, &policy, &opts.today)?.report)
+    Ok(lint_only(&name, &bytes, &policy, &opts.today)?)
 }
