@@ -37,9 +37,10 @@ struct Topology {
     ipv6: bool,
     registry: bool,
     bastion: bool,
+    zones: &'static str,
 }
 
-const TOPOLOGIES: [Topology; 5] = [
+const TOPOLOGIES: [Topology; 6] = [
     Topology {
         name: "1 server + 2 agents, vxlan",
         servers: 1,
@@ -48,6 +49,7 @@ const TOPOLOGIES: [Topology; 5] = [
         ipv6: false,
         registry: false,
         bastion: true,
+        zones: "[eu-west-1a, eu-west-1b]",
     },
     Topology {
         name: "3 servers + 3 agents",
@@ -57,6 +59,7 @@ const TOPOLOGIES: [Topology; 5] = [
         ipv6: false,
         registry: false,
         bastion: false,
+        zones: "[eu-west-1a, eu-west-1b]",
     },
     Topology {
         name: "wireguard-native",
@@ -66,6 +69,7 @@ const TOPOLOGIES: [Topology; 5] = [
         ipv6: false,
         registry: false,
         bastion: false,
+        zones: "[eu-west-1a, eu-west-1b]",
     },
     Topology {
         name: "embedded registry",
@@ -75,6 +79,17 @@ const TOPOLOGIES: [Topology; 5] = [
         ipv6: false,
         registry: true,
         bastion: true,
+        zones: "[eu-west-1a, eu-west-1b]",
+    },
+    Topology {
+        name: "host-gw, one zone",
+        servers: 1,
+        agents: 2,
+        flannel: "host-gw",
+        ipv6: false,
+        registry: false,
+        bastion: false,
+        zones: "[eu-west-1a]",
     },
     Topology {
         name: "IPv6 on",
@@ -84,6 +99,7 @@ const TOPOLOGIES: [Topology; 5] = [
         ipv6: true,
         registry: false,
         bastion: false,
+        zones: "[eu-west-1a, eu-west-1b]",
     },
 ];
 
@@ -106,7 +122,7 @@ fn catalog(t: &Topology) -> String {
         "    region: eu-west-1".to_owned(),
         "    vpc_cidr: 10.0.0.0/16".to_owned(),
         format!("    admin_cidrs: {admin}"),
-        "    zones: [eu-west-1a, eu-west-1b]".to_owned(),
+        format!("    zones: {}", t.zones),
         "    load_balancer: alb".to_owned(),
         format!("    bastion: {}", t.bastion),
         "    database: {engine: postgres}".to_owned(),

@@ -141,17 +141,24 @@ pub fn rules(model: &Model, flows: &[Flow]) -> Vec<Rule> {
     let mut names = BTreeSet::new();
     let mut out = Vec::new();
     let mut push = |ingress: bool, group: Group, other: Other, flow: &Flow| {
-        let ports = if flow.from_port == flow.to_port {
-            flow.from_port.to_string()
+        // `tcp_6443`, `udp_8472`, `tcp_2379_2380`, or `all` for all traffic.
+        let ports = if flow.proto == crate::model::flows::Proto::All {
+            "all".to_owned()
+        } else if flow.from_port == flow.to_port {
+            format!("{}_{}", flow.proto.as_str(), flow.from_port)
         } else {
-            format!("{}_{}", flow.from_port, flow.to_port)
+            format!(
+                "{}_{}_{}",
+                flow.proto.as_str(),
+                flow.from_port,
+                flow.to_port
+            )
         };
         let base = format!(
-            "{}_{}_{}_{}_{}",
+            "{}_{}_{}_{}",
             group.ident(),
             if ingress { "from" } else { "to" },
             other_ident(&other, &cidrs),
-            flow.proto.as_str(),
             ports
         );
         let mut name = base.clone();
@@ -269,9 +276,13 @@ fn terraform(model: &Model, groups: &[Group], rules: &[Rule]) -> String {
                 Expr::Ref(format!("aws_security_group.{}.id", r.group.ident())),
             )
             .attr("description", Expr::Str(rule_description(r)))
-            .attr("ip_protocol", Expr::Str(r.flow.proto.as_str().into()))
-            .attr("from_port", Expr::Num(i64::from(r.flow.from_port)))
-            .attr("to_port", Expr::Num(i64::from(r.flow.to_port)));
+            .attr("ip_protocol", Expr::Str(r.flow.proto.as_str().into()));
+        // Ports do not apply to "-1" (all traffic); AWS refuses them there.
+        if r.flow.proto != crate::model::flows::Proto::All {
+            b = b
+                .attr("from_port", Expr::Num(i64::from(r.flow.from_port)))
+                .attr("to_port", Expr::Num(i64::from(r.flow.to_port)));
+        }
         b = match &r.other {
             Other::Group(g) => b.attr(
                 "referenced_security_group_id",
@@ -378,8 +389,10 @@ fn cloudformation(model: &Model, groups: &[Group], rules: &[Rule]) -> Value {
         );
         props.insert("Description".into(), json!(rule_description(rule)));
         props.insert("IpProtocol".into(), json!(rule.flow.proto.as_str()));
-        props.insert("FromPort".into(), json!(rule.flow.from_port));
-        props.insert("ToPort".into(), json!(rule.flow.to_port));
+        if rule.flow.proto != crate::model::flows::Proto::All {
+            props.insert("FromPort".into(), json!(rule.flow.from_port));
+            props.insert("ToPort".into(), json!(rule.flow.to_port));
+        }
         let (group_key, v4, v6) = if rule.ingress {
             ("SourceSecurityGroupId", "CidrIp", "CidrIpv6")
         } else {

@@ -86,6 +86,8 @@ pub enum Proto {
     Tcp,
     /// UDP.
     Udp,
+    /// Every protocol and port (routed pod traffic with flannel host-gw).
+    All,
 }
 
 impl Proto {
@@ -94,6 +96,7 @@ impl Proto {
         match self {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
+            Proto::All => "-1",
         }
     }
 }
@@ -118,6 +121,9 @@ pub struct Flow {
 impl Flow {
     /// `6443/tcp` or `2379-2380/tcp`.
     pub fn ports(&self) -> String {
+        if self.proto == Proto::All {
+            return "all traffic".to_owned();
+        }
         if self.from_port == self.to_port {
             format!("{}/{}", self.from_port, self.proto.as_str())
         } else {
@@ -302,7 +308,18 @@ pub fn derive(model: &Model) -> Vec<Flow> {
                     );
                 }
             }
-            FlannelBackend::HostGw | FlannelBackend::None => {}
+            // host-gw routes pod packets between nodes unencapsulated: any
+            // protocol and port, from the other nodes' pod addresses (the EC2
+            // source/destination check must be off too).
+            FlannelBackend::HostGw => add(
+                a.clone(),
+                b.clone(),
+                Proto::All,
+                (0, 0),
+                "flannel host-gw: pod traffic routed between nodes",
+            ),
+            // `none`: the replacement network plugin opens its own ports.
+            FlannelBackend::None => {}
         }
         add(
             a.clone(),

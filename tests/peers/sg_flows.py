@@ -55,6 +55,9 @@ for a in nodes:
             add(a, b, "udp", 51820)
             if t["ipv6"]:
                 add(a, b, "udp", 51821)
+        elif t["flannel"] == "host-gw":
+            # routed pod traffic: every protocol and port ("-1", no ports)
+            add(a, b, "-1", -1, -1)
         add(a, b, "tcp", 10250)
         if t["registry"]:
             add(a, b, "tcp", 5001)
@@ -115,7 +118,7 @@ for res in doc["resource"]:
                 peer = "cidr:" + r.get("cidr_ipv4", r.get("cidr_ipv6", "?"))
             rule = ("ingress" if kind.endswith("ingress_rule") else "egress",
                     group_of(r["security_group_id"]), peer, r["ip_protocol"],
-                    int(r["from_port"]), int(r["to_port"]))
+                    int(r.get("from_port", -1)), int(r.get("to_port", -1)))
             if rule in actual:
                 duplicates.append(rule)  # AWS refuses duplicate rules
             actual.add(rule)
