@@ -339,3 +339,49 @@ print(len(sys.argv) - 2)
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The PrometheusRules validate, with Python's jsonschema, against the CRD
+/// subset gen ships; the Alertmanager receiver reads the webhook URL from a
+/// file and never holds it.
+#[test]
+fn alert_rules_match_the_crd_subset() {
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let out = common::root().join("examples/msa-k3s/out/monitoring");
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file() && e.file_name() != "alertmanager-receiver.yaml")
+        .map(|e| e.into_path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+for f in sys.argv[3:]:
+    rule = yaml.safe_load(open(f))
+    jsonschema.validate(rule, schema)
+    names = [r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert any(n.endswith("Unavailable") for n in names), names
+    assert any(n.endswith("HighErrorRate") for n in names), names
+rec = yaml.safe_load(open(sys.argv[2]))
+cfg = rec["receivers"][0]["webhook_configs"][0]
+assert cfg["url_file"].startswith("/etc/alertmanager/secrets/alertmanager-slack/"), cfg
+assert "url" not in cfg, cfg
+print("ok")
+"#;
+    let o = Command::new(python)
+        .args(["-c", script])
+        .arg(common::root().join("schemas/prometheusrule.schema.json"))
+        .arg(out.join("alertmanager-receiver.yaml"))
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

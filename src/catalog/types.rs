@@ -75,10 +75,39 @@ pub struct Catalog {
     /// GitOps delivery: gen writes one Argo CD Application per chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitops: Option<GitOps>,
+    /// Where alerts go: an Alertmanager webhook whose URL lives in a Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerting: Option<Alerting>,
     /// The services, keyed by name: lowercase letters, digits and `-`, starting
     /// with a letter, at most 53 characters.
     #[schemars(extend("propertyNames" = { "pattern": SERVICE_NAME, "maxLength": 53 }))]
     pub services: BTreeMap<String, Service>,
+}
+
+/// Alert delivery.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    /// The webhook's URL as a Secret reference `secret-name/key` (e.g. a
+    /// Slack incoming webhook); mounted into Alertmanager, never in the catalog.
+    #[schemars(regex(pattern = SECRET_REF))]
+    pub webhook_secret: String,
+}
+
+/// Alerts of one service, as Prometheus rules.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// Fire when more than this percentage of HTTP requests fail with a 5xx
+    /// status over 5 minutes (Micrometer's `http_server_requests_seconds_count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub error_rate: Option<u32>,
+    /// Fire when no pod of the service is available for this many minutes
+    /// (kube-state-metrics). Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1440))]
+    pub unavailable_minutes: Option<u32>,
 }
 
 /// GitOps delivery of the charts.
@@ -522,6 +551,11 @@ pub struct Service {
     /// is denied. Example: `[{cidr: 10.0.20.0/24, port: 3306}]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub egress: Vec<Egress>,
+    /// Prometheus alerts for this service (`alerting` says where they go):
+    /// `{error_rate: 5}` fires above 5% of 5xx responses; an alert for no
+    /// available pod is always included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Alerts>,
     /// Policy waivers for this service: each names the rule and why it is
     /// waived, e.g. `[{rule: image-latest, reason: "vendor ships only latest"}]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

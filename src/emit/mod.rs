@@ -5,6 +5,7 @@
 //! it. They never touch the filesystem, and the same model always gives the
 //! same bytes (sorted maps, no timestamps, no absolute paths).
 
+pub mod alerts;
 pub mod argocd;
 pub mod aws;
 pub mod hcl;
@@ -133,6 +134,7 @@ pub fn emit_with(model: &Model, values: &[helm::Values]) -> Result<Tree, EmitErr
     manifests::emit(model, values, &mut tree)?;
     helm::emit(model, values, &mut tree)?;
     argocd::emit(model, &mut tree)?;
+    alerts::emit(model, &mut tree)?;
     k3s::emit(model, &mut tree)?;
     aws::emit(model, &mut tree)?;
     Ok(tree)

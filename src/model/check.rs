@@ -156,6 +156,13 @@ fn services(cx: &mut Ctx, c: &Catalog) {
         image(cx, &at("image"), &s.image, latest_waived);
         waivers(cx, &sp, s);
         canary_traffic(cx, c, name, s);
+        if s.alerts.is_some() && c.alerting.is_none() {
+            let p = cx
+                .problem("catalog::alerts-without-receiver", cx.key(&at("alerts")), format!("`{name}` has alerts but the catalog says nowhere to send them"))
+                .label("no receiver")
+                .help("add `alerting: {webhook_secret: <secret>/<key>}` naming the Secret that holds the webhook URL");
+            cx.push(p);
+        }
         for (i, e) in s.egress.iter().enumerate() {
             cidr(
                 cx,

@@ -50,6 +50,8 @@ pub struct Model {
     pub aws: Option<crate::catalog::types::Aws>,
     /// Argo CD delivery, if any.
     pub argocd: Option<crate::catalog::types::ArgoCd>,
+    /// Alert delivery, if any.
+    pub alerting: Option<crate::catalog::types::Alerting>,
 }
 
 /// A namespace.
@@ -241,6 +243,8 @@ pub struct ServiceModel {
     pub egress: Vec<(String, u16)>,
     /// Ids of the rules this service waives.
     pub waivers: Vec<String>,
+    /// Alerts, if any.
+    pub alerts: Option<crate::catalog::types::Alerts>,
     /// Catalog pointer of the service, e.g. `/services/student`.
     pub pointer: String,
 }
@@ -471,6 +475,7 @@ fn resolve(parsed: &Parsed) -> Model {
                 e
             },
             waivers: s.waivers.iter().map(|w| w.rule.clone()).collect(),
+            alerts: s.alerts.clone(),
             pointer,
         });
     }
@@ -484,5 +489,6 @@ fn resolve(parsed: &Parsed) -> Model {
         k3s,
         aws: c.cluster.as_ref().and_then(|cl| cl.aws.clone()),
         argocd: c.gitops.as_ref().map(|g| g.argocd.clone()),
+        alerting: c.alerting.clone(),
     }
 }
