@@ -65,8 +65,9 @@ pub fn check(
     let source = catalog::decode(name, bytes).map_err(CompileError::Catalog)?;
     let (parsed, model) = model::analyze(&source).map_err(CompileError::Catalog)?;
     let values = emit::helm::Values::all(&model);
-    let tree = emit::emit_with(&model, &values)?;
-    let report = lint::run(&parsed, &model, &values, policy, today);
+    let flows = model::flows::derive(&model);
+    let tree = emit::emit_with(&model, &values, &flows)?;
+    let report = lint::run(&parsed, &model, &values, &flows, policy, today);
     Ok(Checked {
         parsed,
         model,
@@ -87,7 +88,8 @@ pub fn lint_only(
     let source = catalog::decode(name, bytes).map_err(CompileError::Catalog)?;
     let (parsed, model) = model::analyze(&source).map_err(CompileError::Catalog)?;
     let values = emit::helm::Values::all(&model);
-    Ok(lint::run(&parsed, &model, &values, policy, today))
+    let flows = model::flows::derive(&model);
+    Ok(lint::run(&parsed, &model, &values, &flows, policy, today))
 }
 
 /// Run the pure pipeline: bytes -> parse -> check -> model -> emit.

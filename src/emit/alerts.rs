@@ -4,8 +4,6 @@
 //! Rules are checked against the CRD subset in
 //! `schemas/prometheusrule.schema.json` before writing.
 
-use std::sync::OnceLock;
-
 use serde_json::{json, Value};
 
 use super::{EmitError, Tree, HEADER};
@@ -14,26 +12,8 @@ use crate::model::{Model, ServiceModel};
 /// The PrometheusRule CRD subset gen validates against.
 pub const SCHEMA: &str = include_str!("../../schemas/prometheusrule.schema.json");
 
-fn validator() -> Option<&'static jsonschema::Validator> {
-    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    V.get_or_init(|| {
-        serde_json::from_str::<Value>(SCHEMA)
-            .ok()
-            .and_then(|s| jsonschema::draft202012::new(&s).ok())
-    })
-    .as_ref()
-}
-
-fn camel(name: &str) -> String {
-    name.split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
+static SUBSET: super::validate::Shipped =
+    super::validate::Shipped::new("prometheusrule.schema.json", SCHEMA, "PrometheusRule");
 
 /// The rule object of one service.
 pub fn rule(model: &Model, svc: &ServiceModel) -> Option<Value> {
@@ -42,7 +22,7 @@ pub fn rule(model: &Model, svc: &ServiceModel) -> Option<Value> {
     let labels =
         json!({"severity": "critical", "service": name, "namespace": ns, "project": model.project});
     let mut rules = vec![json!({
-        "alert": format!("{}Unavailable", camel(name)),
+        "alert": format!("{}Unavailable", super::camel(name)),
         // Deployments of every track (blue/green, canary) count.
         "expr": format!(
             "sum(kube_deployment_status_replicas_available{{namespace=\"{ns}\", deployment=~\"{name}(-blue|-green|-canary)?\"}}) < 1"
@@ -56,7 +36,7 @@ pub fn rule(model: &Model, svc: &ServiceModel) -> Option<Value> {
     })];
     if let Some(pct) = a.error_rate {
         rules.push(json!({
-            "alert": format!("{}HighErrorRate", camel(name)),
+            "alert": format!("{}HighErrorRate", super::camel(name)),
             "expr": format!(
                 "sum(rate(http_server_requests_seconds_count{{namespace=\"{ns}\", service=\"{name}\", status=~\"5..\"}}[5m])) / sum(rate(http_server_requests_seconds_count{{namespace=\"{ns}\", service=\"{name}\"}}[5m])) * 100 > {pct}"
             ),
@@ -90,25 +70,12 @@ fn ser(path: &str, v: &Value) -> Result<String, EmitError> {
 
 /// Emit the rules and the receiver.
 pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
-    let Some(v) = validator() else {
-        return Err(EmitError::Serialize {
-            what: "prometheusrule.schema.json".into(),
-            why: "the schema does not compile".into(),
-        });
-    };
     for svc in &model.services {
         let Some(obj) = rule(model, svc) else {
             continue;
         };
         let path = format!("monitoring/{}/{}.yaml", svc.namespace, svc.name);
-        if let Some(e) = v.iter_errors(&obj).next() {
-            return Err(EmitError::Invalid {
-                file: path,
-                what: "PrometheusRule".into(),
-                field: e.instance_path().to_string(),
-                why: e.to_string(),
-            });
-        }
+        SUBSET.check(&path, &obj)?;
         tree.insert(path.clone(), ser(&path, &obj)?);
     }
     if let Some(a) = &model.alerting {

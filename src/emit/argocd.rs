@@ -2,8 +2,6 @@
 //! catalog has `gitops.argocd`. Each is checked against the Application CRD
 //! subset in `schemas/argocd-application.schema.json` before writing.
 
-use std::sync::OnceLock;
-
 use serde_json::{json, Value};
 
 use super::{EmitError, Tree, HEADER};
@@ -12,33 +10,12 @@ use crate::model::Model;
 /// The Application CRD subset gen validates against.
 pub const SCHEMA: &str = include_str!("../../schemas/argocd-application.schema.json");
 
-fn validator() -> Option<&'static jsonschema::Validator> {
-    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    V.get_or_init(|| {
-        serde_json::from_str::<Value>(SCHEMA)
-            .ok()
-            .and_then(|s| jsonschema::draft202012::new(&s).ok())
-    })
-    .as_ref()
-}
+static SUBSET: super::validate::Shipped =
+    super::validate::Shipped::new("argocd-application.schema.json", SCHEMA, "Application");
 
 /// Check one Application against the CRD subset.
 pub fn validate(file: &str, app: &Value) -> Result<(), EmitError> {
-    let Some(v) = validator() else {
-        return Err(EmitError::Serialize {
-            what: "argocd-application.schema.json".into(),
-            why: "the schema does not compile".into(),
-        });
-    };
-    if let Some(e) = v.iter_errors(app).next() {
-        return Err(EmitError::Invalid {
-            file: file.to_owned(),
-            what: "Application".into(),
-            field: e.instance_path().to_string(),
-            why: e.to_string(),
-        });
-    }
-    Ok(())
+    SUBSET.check(file, app)
 }
 
 /// Emit the Applications.

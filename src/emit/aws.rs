@@ -326,21 +326,8 @@ fn terraform(model: &Model, groups: &[Group], rules: &[Rule]) -> String {
     )
 }
 
-fn camel(snake: &str) -> String {
-    snake
-        .split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
-
 fn sg_id(g: Group) -> String {
-    format!("{}SecurityGroup", camel(g.ident()))
+    format!("{}SecurityGroup", super::camel(g.ident()))
 }
 
 fn cfn_skips(list: Vec<(&'static str, String)>) -> Option<Value> {
@@ -419,7 +406,7 @@ fn cloudformation(model: &Model, groups: &[Group], rules: &[Rule]) -> Value {
         if let Some(m) = cfn_skips(skips(Some(rule), None)) {
             r["Metadata"] = m;
         }
-        resources.insert(camel(&rule.name), r);
+        resources.insert(super::camel(&rule.name), r);
     }
     let mut outputs = Map::new();
     for g in groups {
@@ -451,13 +438,12 @@ fn cloudformation(model: &Model, groups: &[Group], rules: &[Rule]) -> Value {
 }
 
 /// Emit `aws/` when the catalog has both `cluster.k3s` and `cluster.aws`.
-pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
+pub fn emit(model: &Model, flows: &[Flow], tree: &mut Tree) -> Result<(), EmitError> {
     if model.aws.is_none() || model.k3s.is_none() {
         return Ok(());
     }
-    let flows = flows::derive(model);
     let groups = flows::groups(model);
-    let rules = rules(model, &flows);
+    let rules = rules(model, flows);
     tree.insert("aws/security-groups.tf", terraform(model, &groups, &rules));
     let cfn = cloudformation(model, &groups, &rules);
     let text = serde_saphyr::to_string(&cfn).map_err(|e| EmitError::Serialize {

@@ -84,6 +84,19 @@ impl From<Vec<u8>> for Contents {
     }
 }
 
+/// `load_balancer` / `api-gateway` -> `LoadBalancer` / `ApiGateway`: names
+/// for CloudFormation logical ids and alert names.
+pub fn camel(name: &str) -> String {
+    name.split(['_', '-'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Errors inside gen itself (a bug, never the user's input).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EmitError {
@@ -119,11 +132,20 @@ pub enum EmitError {
 
 /// Emit every target for the model.
 pub fn emit(model: &Model) -> Result<Tree, EmitError> {
-    emit_with(model, &helm::Values::all(model))
+    emit_with(
+        model,
+        &helm::Values::all(model),
+        &crate::model::flows::derive(model),
+    )
 }
 
-/// Emit every target, given the chart values already computed.
-pub fn emit_with(model: &Model, values: &[helm::Values]) -> Result<Tree, EmitError> {
+/// Emit every target, given the chart values and the flow table already
+/// computed (lint reads the same ones).
+pub fn emit_with(
+    model: &Model,
+    values: &[helm::Values],
+    flows: &[crate::model::flows::Flow],
+) -> Result<Tree, EmitError> {
     let mut tree = Tree::default();
     tree.insert(
         MARKER,
@@ -136,6 +158,6 @@ pub fn emit_with(model: &Model, values: &[helm::Values]) -> Result<Tree, EmitErr
     argocd::emit(model, &mut tree)?;
     alerts::emit(model, &mut tree)?;
     k3s::emit(model, &mut tree)?;
-    aws::emit(model, &mut tree)?;
+    aws::emit(model, flows, &mut tree)?;
     Ok(tree)
 }

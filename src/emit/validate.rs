@@ -73,6 +73,54 @@ fn invalid(file: &str, what: &str, field: &str, why: String) -> EmitError {
     }
 }
 
+/// A JSON Schema shipped in `schemas/` (a CRD subset), compiled once.
+pub struct Shipped {
+    /// File name, for messages.
+    pub name: &'static str,
+    /// The schema text (`include_str!`).
+    pub text: &'static str,
+    /// Object kind, for messages.
+    pub kind: &'static str,
+    cell: OnceLock<Option<jsonschema::Validator>>,
+}
+
+impl Shipped {
+    /// A schema that is compiled on first use.
+    pub const fn new(name: &'static str, text: &'static str, kind: &'static str) -> Shipped {
+        Shipped {
+            name,
+            text,
+            kind,
+            cell: OnceLock::new(),
+        }
+    }
+
+    /// Check `obj` (written to `file`): the first violation is an internal
+    /// error naming the file, the kind and the field.
+    pub fn check(&self, file: &str, obj: &Value) -> Result<(), EmitError> {
+        let validator = self.cell.get_or_init(|| {
+            serde_json::from_str::<Value>(self.text)
+                .ok()
+                .and_then(|s| jsonschema::draft202012::new(&s).ok())
+        });
+        let Some(v) = validator else {
+            return Err(EmitError::Serialize {
+                what: self.name.into(),
+                why: "the schema does not compile".into(),
+            });
+        };
+        if let Some(e) = v.iter_errors(obj).next() {
+            return Err(invalid(
+                file,
+                self.kind,
+                &e.instance_path().to_string(),
+                e.to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Validate the objects of one output file.
 pub fn objects(file: &str, docs: &[Object]) -> Result<(), EmitError> {
     for (what, doc) in docs {

@@ -83,6 +83,19 @@ pub enum Scope {
     Catalog,
 }
 
+impl Scope {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Workloads => "workloads",
+            Scope::Ingress => "ingress",
+            Scope::Cluster => "cluster",
+            Scope::Network => "network",
+            Scope::Catalog => "catalog",
+        }
+    }
+}
+
 /// One rule: metadata, documentation and the check.
 pub struct Rule {
     /// Stable id, e.g. `replicas-routed`.
@@ -264,10 +277,10 @@ pub fn run(
     parsed: &Parsed,
     model: &Model,
     values: &[Values],
+    flows: &[Flow],
     policy: &Policy,
     today: &str,
 ) -> Report {
-    let flows = crate::model::flows::derive(model);
     let waivers: BTreeMap<&str, &[String]> = model
         .services
         .iter()
@@ -284,7 +297,7 @@ pub fn run(
             model,
             parsed,
             values,
-            flows: &flows,
+            flows,
             policy,
             today,
             rule: rule.id,
