@@ -180,10 +180,7 @@ pub fn explain(r: &Rule) -> String {
         r.id,
         r.summary,
         r.severity.as_str(),
-        serde_json::to_value(r.scope)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+        r.scope.as_str()
     );
     s.push_str(&format!("**What it checks.** {}\n\n", flat(r.what)));
     s.push_str(&format!("**Why it matters.** {}\n\n", flat(r.why)));
@@ -213,10 +210,7 @@ pub fn docs() -> String {
             r.id,
             r.id,
             r.severity.as_str(),
-            serde_json::to_value(r.scope)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            r.scope.as_str(),
             r.summary
         ));
     }
