@@ -81,8 +81,9 @@ pub fn rules_text() -> String {
 
 /// `--format sarif`: SARIF 2.1.0 with rule metadata and regions.
 pub fn sarif(report: &Report, tool_version: &str) -> String {
-    let rules: Vec<Value> = all()
-        .into_iter()
+    let ordered = all();
+    let rules: Vec<Value> = ordered
+        .iter()
         .map(|r| {
             json!({
                 "id": r.id,
@@ -94,7 +95,7 @@ pub fn sarif(report: &Report, tool_version: &str) -> String {
             })
         })
         .collect();
-    let index = |id: &str| all().iter().position(|r| r.id == id).unwrap_or(0);
+    let index = |id: &str| ordered.iter().position(|r| r.id == id).unwrap_or(0);
     let results: Vec<Value> = report
         .findings
         .iter()
