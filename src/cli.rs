@@ -12,6 +12,8 @@ use gen::ops::{self, BuildError, BuildOptions, BuildOutcome, LintError, LintOpti
 use gen::{CompileError, Problems};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
+mod cluster;
+
 /// Exit code: success.
 const OK: u8 = 0;
 /// Exit code: `--check` found drift.
@@ -36,9 +38,13 @@ Examples:
   gen init my-project                         # a commented starter catalog
   gen completions bash > /etc/bash_completion.d/gen
   gen man | man -l -                          # this manual as a man page
+  gen diff --context prod                     # live vs catalog; exit 1 on drift
+  gen apply --context prod --prune --wait     # server-side apply, prune, watch rollouts
+  gen rollback api --context prod             # back to the previous ReplicaSet / colour
 
-Exit codes: 0 ok, 1 --check found drift or lint found errors, 2 invalid catalog or usage,
-3 I/O or internal error.";
+Exit codes: 0 ok, 1 --check or diff found drift, lint found errors, apply conflicts or a
+failed rollout, 2 invalid catalog, usage, kubeconfig or context, or a refused protected
+context, 3 I/O or internal error, or the cluster unreachable or refusing credentials.";
 
 /// gen compiles one service catalog into Helm charts, rendered Kubernetes
 /// manifests, K3s bootstrap scripts and AWS security groups.
@@ -188,6 +194,21 @@ enum Command {
         /// Shell to generate for.
         shell: clap_complete::Shell,
     },
+    /// Server-side apply the manifests to a cluster (lints first; prunes, waits).
+    #[command(
+        after_help = "Examples:\n  gen apply --context staging\n  gen apply --context prod --dry-run          # server-side dry run: what would change\n  gen apply --context prod --prune --wait --yes\n  gen apply examples/msa-k3s/catalog.yaml --context k3s --kubeconfig k3s.yaml\n\nEvery object is sent as a server-side apply (fieldManager=gen) in dependency order and\nlabelled as a member of the project's ApplySet; --prune deletes members no longer in the\ncatalog (never Namespaces). A protected environment's context shows the change summary\nand asks for confirmation; without a terminal it needs --yes.\n\nExit codes: 0 applied (and rolled out), 1 lint errors, conflicts or a failed/timed-out\nrollout, 2 invalid catalog, kubeconfig or context, or confirmation refused, 3 API server\nunreachable, credentials rejected or an API error."
+    )]
+    Apply(cluster::ApplyArgs),
+    /// Show how the cluster differs from the catalog (exit 1 when it does).
+    #[command(
+        after_help = "Examples:\n  gen diff --context prod\n  gen diff --context prod --color never > drift.diff   # a drift check in CI\n\nThe desired side is the server's own dry-run of the apply, so defaults and other\nmanagers' fields do not show as drift; managed fields and status are stripped, and Secret\nvalues are always redacted. Objects that `gen apply --prune` would delete show as removed.\n\nExit codes: 0 no drift, 1 drift, 2 invalid catalog, kubeconfig or context, 3 cluster errors."
+    )]
+    Diff(cluster::DiffArgs),
+    /// Roll a service back: previous ReplicaSet, or the other blue-green colour.
+    #[command(
+        after_help = "Examples:\n  gen rollback api --context prod                  # previous revision\n  gen rollback api --context prod --to-revision 3\n  gen rollback web --context prod                  # blue-green: switch the colour back\n\nThe catalog still describes the newer state afterwards: fix it, or the next `gen apply`\nrolls forward again.\n\nExit codes: 0 rolled back, 2 nothing to roll back to or unknown service, 3 cluster errors."
+    )]
+    Rollback(cluster::RollbackArgs),
     /// Print gen's man page (roff), or write one page per command into a directory.
     #[command(
         after_help = "Examples:\n  gen man | man -l -\n  gen man --out /usr/local/share/man/man1   # gen.1, gen-build.1, ..."
@@ -310,6 +331,9 @@ pub fn main() -> ExitCode {
                 )
             }))
         }
+        Command::Apply(args) => cluster::run_apply(&args, color),
+        Command::Diff(args) => cluster::run_diff(&args, color),
+        Command::Rollback(args) => cluster::run_rollback(&args, color),
         Command::Init { dir } => run_init(&dir, color),
         Command::Man { out } => run_man(out.as_deref()),
         Command::Rules { format } => {
@@ -519,37 +543,47 @@ fn run_build(opts: BuildOptions, color: bool) -> u8 {
             );
             DRIFT
         }
-        Err(BuildError::Compile(CompileError::Catalog(problems))) => {
+        Err(e) => build_error(e, color, "nothing was written"),
+    }
+}
+
+/// Report why a catalog could not be built (or sent); the exit code.
+fn build_error(e: BuildError, color: bool, nothing: &str) -> u8 {
+    match e {
+        BuildError::Compile(CompileError::Catalog(problems)) => {
             report_problems(&problems, color);
             INVALID
         }
-        Err(BuildError::Policy(problems)) => {
+        BuildError::Policy(problems) => {
             report_problems(&problems, color);
             INVALID
         }
-        Err(BuildError::Lint(report)) => {
+        BuildError::Lint(report) => {
             print_findings(&report, Severity::Error, color);
             eprintln!(
-                "error: lint found {}; nothing was written (fix or waive them, or pass --allow-lint-errors)",
-                summary(&report)
+                "error: lint found {}; {nothing} (fix or waive them{})",
+                summary(&report),
+                if nothing == "nothing was written" {
+                    ", or pass --allow-lint-errors"
+                } else {
+                    ""
+                }
             );
             LINT
         }
-        Err(e @ BuildError::Read { .. }) => {
+        e @ BuildError::Read { .. } => {
             report(&e, color);
             INVALID
         }
-        Err(
-            e @ BuildError::Write(
-                gen::write::WriteError::NotOurs(_)
-                | gen::write::WriteError::NotADirectory(_)
-                | gen::write::WriteError::Symlink(_),
-            ),
+        e @ BuildError::Write(
+            gen::write::WriteError::NotOurs(_)
+            | gen::write::WriteError::NotADirectory(_)
+            | gen::write::WriteError::Symlink(_),
         ) => {
             report(&e, color);
             INVALID
         }
-        Err(e) => {
+        e => {
             report(&e, color);
             FAILURE
         }

@@ -3,13 +3,15 @@
 //!
 //! The pipeline has one module per stage (see ARCHITECTURE.md):
 //! [`catalog`] (parse with spans) -> [`model`] (validated IR) -> [`emit`]
-//! (one module per target) -> [`write`] (the only IO). [`ops`] holds the
+//! (one module per target) -> [`write`] (the only file IO) and [`apply`]
+//! (the only network IO). [`ops`] holds the
 //! commands as thin library functions; the binary only parses arguments and
 //! renders results.
 //!
 //! Architecture invariant: library code never prints and never exits; it
 //! returns values and errors, and the binary decides how to show them.
 
+pub mod apply;
 pub mod catalog;
 pub mod diag;
 pub mod emit;

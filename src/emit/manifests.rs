@@ -98,6 +98,26 @@ fn doc<T: Serialize + k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectM
 
 /// Emit every manifest of the model into `tree`.
 pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), EmitError> {
+    for file in files(model, values)? {
+        tree.insert(file.path, yaml_documents(&file.objects)?);
+    }
+    Ok(())
+}
+
+/// One manifest file: its path in the output tree and its objects in apply
+/// order.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// Path in the output tree (`manifests/...`).
+    pub path: String,
+    /// The objects, each validated against the Kubernetes schema.
+    pub objects: Vec<Object>,
+}
+
+/// Every manifest of the model as validated objects, grouped by file:
+/// the Namespaces first, then each service's objects. `gen build` writes
+/// them; `gen apply` sends them.
+pub fn files(model: &Model, values: &[Values]) -> Result<Vec<File>, EmitError> {
     let mut ns_docs = Vec::new();
     for (name, ns) in &model.namespaces {
         let mut labels = ns.labels.clone();
@@ -113,8 +133,12 @@ pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), Emi
         };
         ns_docs.push(doc(&obj)?);
     }
-    super::validate::objects("manifests/namespaces.yaml", &ns_docs)?;
-    tree.insert("manifests/namespaces.yaml", yaml_documents(&ns_docs)?);
+    let path = "manifests/namespaces.yaml".to_owned();
+    super::validate::objects(&path, &ns_docs)?;
+    let mut files = vec![File {
+        path,
+        objects: ns_docs,
+    }];
     for (svc, values) in model.services.iter().zip(values) {
         let release = Release {
             chart: &svc.name,
@@ -125,9 +149,12 @@ pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), Emi
         let docs = render(values, &release)?;
         let path = format!("manifests/{}/{}.yaml", svc.namespace, svc.name);
         super::validate::objects(&path, &docs)?;
-        tree.insert(path, yaml_documents(&docs)?);
+        files.push(File {
+            path,
+            objects: docs,
+        });
     }
-    Ok(())
+    Ok(files)
 }
 
 /// `gen.selectorLabels`.

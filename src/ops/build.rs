@@ -84,6 +84,16 @@ pub enum BuildError {
     Lint(Report),
 }
 
+impl From<LintError> for BuildError {
+    fn from(e: LintError) -> Self {
+        match e {
+            LintError::Policy(p) => BuildError::Policy(p),
+            LintError::Read { path, source } => BuildError::Read { path, source },
+            LintError::Compile(e) => BuildError::Compile(e),
+        }
+    }
+}
+
 /// The default output directory: `out/` beside the catalog.
 pub fn default_out(catalog: &Path) -> PathBuf {
     match catalog.parent() {
@@ -99,12 +109,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
         source,
     })?;
     let name = opts.catalog.to_string_lossy().into_owned();
-    let policy = match load_policy(&opts.catalog, opts.policy.as_deref()) {
-        Ok(p) => p,
-        Err(LintError::Policy(p)) => return Err(BuildError::Policy(p)),
-        Err(LintError::Read { path, source }) => return Err(BuildError::Read { path, source }),
-        Err(LintError::Compile(e)) => return Err(BuildError::Compile(e)),
-    };
+    let policy = load_policy(&opts.catalog, opts.policy.as_deref())?;
     let compiled = check(&name, &bytes, &policy, &opts.today)?;
     let out = opts
         .out

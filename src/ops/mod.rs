@@ -2,6 +2,7 @@
 //! options, does its IO through [`crate::write`], and returns an outcome for
 //! the binary to render.
 
+pub mod apply;
 pub mod build;
 pub mod init;
 pub mod lint;

@@ -1,0 +1,272 @@
+//! `gen rollback`: `kubectl rollout undo` for gen-managed Deployments, and
+//! the instant switch back for blue-green services.
+//!
+//! - Rolling and canary services: the Deployment's previous ReplicaSet (or
+//!   revision `--to-revision N`) holds the pod template to go back to. gen
+//!   server-side applies the Deployment from the catalog with that template
+//!   (as field manager `gen`, forced), so ownership stays with gen and the
+//!   next `gen apply` rolls forward again to what the catalog says.
+//! - Blue-green services: the Service's selector is switched to the other
+//!   colour, if that colour has available pods.
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::Value;
+
+use super::desired::{Desired, Obj};
+use super::{ApplyError, Cluster, FIELD_MANAGER};
+use crate::emit::manifests::TRACK_LABEL;
+
+const REVISION: &str = "deployment.kubernetes.io/revision";
+const INSTANCE: &str = "app.kubernetes.io/instance";
+
+/// What a rollback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    /// The object changed, e.g. `deployment/api -n platform`.
+    pub what: String,
+    /// From (a revision number or a colour).
+    pub from: String,
+    /// To.
+    pub to: String,
+}
+
+fn objects_of<'a>(desired: &'a Desired, service: &str) -> Vec<&'a Obj> {
+    desired
+        .objects
+        .iter()
+        .filter(|o| o.body["metadata"]["labels"][INSTANCE].as_str() == Some(service))
+        .collect()
+}
+
+/// Roll `service` back. `to_revision` picks a Deployment revision (rolling
+/// and canary services only).
+pub async fn rollback(
+    cluster: &Cluster,
+    desired: &Desired,
+    service: &str,
+    to_revision: Option<u64>,
+) -> Result<RolledBack, ApplyError> {
+    let objects = objects_of(desired, service);
+    let find = |kind: &str, name: &str| {
+        objects
+            .iter()
+            .copied()
+            .find(|o| o.id.kind.kind == kind && o.id.name == name)
+    };
+    let blue = find("Deployment", &format!("{service}-blue"));
+    let green = find("Deployment", &format!("{service}-green"));
+    if let (Some(_), Some(_), Some(svc)) = (blue, green, find("Service", service)) {
+        if to_revision.is_some() {
+            return Err(ApplyError::Rollback {
+                what: format!("service/{service}"),
+                why: "it is blue-green: rolling back switches the live colour, there are no revisions".into(),
+                help: format!("run `gen rollback {service} --context {}` without --to-revision", cluster.context),
+            });
+        }
+        return switch_colour(cluster, svc, service).await;
+    }
+    let Some(deploy) = find("Deployment", service) else {
+        let known: Vec<String> = desired
+            .objects
+            .iter()
+            .filter_map(|o| {
+                o.body["metadata"]["labels"][INSTANCE]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let help = match crate::catalog::schema::closest(service, known.iter().map(String::as_str))
+        {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => format!("services: {}", known.join(", ")),
+        };
+        return Err(ApplyError::Rollback {
+            what: format!("service `{service}`"),
+            why: "the catalog has no such service".into(),
+            help,
+        });
+    };
+    undo(cluster, deploy, to_revision).await
+}
+
+async fn switch_colour(
+    cluster: &Cluster,
+    svc: &Obj,
+    service: &str,
+) -> Result<RolledBack, ApplyError> {
+    let ns = svc.id.namespace.clone().unwrap_or_default();
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(cluster.client.clone(), &ns);
+    let live = cluster
+        .call(
+            || format!("get service/{service} -n {ns}"),
+            services.get_opt(service),
+        )
+        .await?
+        .ok_or_else(|| ApplyError::Rollback {
+            what: format!("service/{service} -n {ns}"),
+            why: "it does not exist on the cluster".into(),
+            help: format!("apply first: `gen apply --context {}`", cluster.context),
+        })?;
+    let current = live
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.as_ref())
+        .and_then(|s| s.get(TRACK_LABEL))
+        .cloned()
+        .unwrap_or_default();
+    let other = match current.as_str() {
+        "blue" => "green",
+        "green" => "blue",
+        _ => {
+            return Err(ApplyError::Rollback {
+                what: format!("service/{service} -n {ns}"),
+                why: format!("its selector has no `{TRACK_LABEL}: blue|green`"),
+                help: "re-apply the catalog with `gen apply`, then retry".into(),
+            })
+        }
+    };
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
+    let target = format!("{service}-{other}");
+    let available = cluster
+        .call(
+            || format!("get deployment/{target} -n {ns}"),
+            deployments.get_opt(&target),
+        )
+        .await?
+        .and_then(|d| d.status)
+        .and_then(|s| s.available_replicas)
+        .unwrap_or(0);
+    if available < 1 {
+        return Err(ApplyError::Rollback {
+            what: format!("service/{service} -n {ns}"),
+            why: format!("deployment/{target} has no available pod to take the traffic"),
+            help: format!(
+                "give the {other} colour an image and replicas in the catalog and `gen apply` it first"
+            ),
+        });
+    }
+    let mut body = svc.body.clone();
+    body["spec"]["selector"][TRACK_LABEL] = Value::String(other.to_owned());
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    cluster
+        .call(
+            || format!("apply service/{service} -n {ns}"),
+            services.patch(service, &pp, &Patch::Apply(&body)),
+        )
+        .await?;
+    Ok(RolledBack {
+        what: format!("service/{service} -n {ns}"),
+        from: current,
+        to: other.to_owned(),
+    })
+}
+
+fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<u64> {
+    meta.annotations.as_ref()?.get(REVISION)?.parse().ok()
+}
+
+async fn undo(
+    cluster: &Cluster,
+    deploy: &Obj,
+    to_revision: Option<u64>,
+) -> Result<RolledBack, ApplyError> {
+    let ns = deploy.id.namespace.clone().unwrap_or_default();
+    let name = deploy.id.name.clone();
+    let what = format!("deployment/{name} -n {ns}");
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
+    let live = cluster
+        .call(|| format!("get {what}"), deployments.get_opt(&name))
+        .await?
+        .ok_or_else(|| ApplyError::Rollback {
+            what: what.clone(),
+            why: "it does not exist on the cluster".into(),
+            help: format!("apply first: `gen apply --context {}`", cluster.context),
+        })?;
+    let current = revision(&live.metadata).unwrap_or(0);
+    let uid = live.metadata.uid.clone().unwrap_or_default();
+    let selector = live
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let replicasets: Api<ReplicaSet> = Api::namespaced(cluster.client.clone(), &ns);
+    let list = cluster
+        .call(
+            || format!("list replicasets -n {ns}"),
+            replicasets.list(&ListParams::default().labels(&selector)),
+        )
+        .await?;
+    let mut owned: Vec<(u64, ReplicaSet)> = list
+        .items
+        .into_iter()
+        .filter(|rs| {
+            rs.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.uid == uid && o.controller == Some(true))
+        })
+        .filter_map(|rs| revision(&rs.metadata).map(|r| (r, rs)))
+        .collect();
+    owned.sort_by_key(|(r, _)| *r);
+    let revisions: Vec<String> = owned.iter().map(|(r, _)| r.to_string()).collect();
+    let pick = match to_revision {
+        Some(n) => owned.iter().find(|(r, _)| *r == n),
+        None => owned.iter().rev().find(|(r, _)| *r < current),
+    };
+    let Some((rev, rs)) = pick else {
+        let why = match to_revision {
+            Some(n) => format!("revision {n} does not exist"),
+            None => format!("revision {current} is the oldest one left"),
+        };
+        return Err(ApplyError::Rollback {
+            what,
+            why,
+            help: if revisions.is_empty() {
+                "the cluster keeps no ReplicaSet history for it".into()
+            } else {
+                format!("revisions on the cluster: {}", revisions.join(", "))
+            },
+        });
+    };
+    if *rev == current {
+        return Err(ApplyError::Rollback {
+            what,
+            why: format!("revision {rev} is already the current one"),
+            help: format!("revisions on the cluster: {}", revisions.join(", ")),
+        });
+    }
+    let mut template = rs
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .map(|t| serde_json::to_value(t).unwrap_or(Value::Null))
+        .unwrap_or(Value::Null);
+    if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
+        labels.remove("pod-template-hash");
+    }
+    let mut body = deploy.body.clone();
+    body["spec"]["template"] = template;
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    cluster
+        .call(
+            || format!("apply {what}"),
+            deployments.patch(&name, &pp, &Patch::Apply(&body)),
+        )
+        .await?;
+    Ok(RolledBack {
+        what,
+        from: format!("revision {current}"),
+        to: format!("revision {rev}"),
+    })
+}

@@ -1,0 +1,156 @@
+//! `gen apply`, `gen diff`, `gen rollback`: the catalog side.
+//!
+//! [`prepare`] reads, compiles and lints the catalog in memory (lint errors
+//! stop it, as in `gen build`), picks the environment and context, and
+//! returns the objects to send. The network side is [`crate::apply`]; the
+//! binary drives the two (it owns the async runtime, the confirmation prompt
+//! and the progress bars).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::build::BuildError;
+use super::lint::load_policy;
+use crate::apply::{Desired, Target};
+use crate::check;
+
+/// Options shared by the cluster commands.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Catalog file.
+    pub catalog: PathBuf,
+    /// Policy file for the lint step [default: gen-policy.yaml beside the catalog].
+    pub policy: Option<PathBuf>,
+    /// Today, `YYYY-MM-DD` (UTC), for waiver expiry.
+    pub today: String,
+    /// The kubeconfig context.
+    pub context: Option<String>,
+    /// The catalog environment.
+    pub env: Option<String>,
+    /// The kubeconfig file.
+    pub kubeconfig: Option<PathBuf>,
+    /// Bound on connecting and on each request.
+    pub request_timeout: Duration,
+}
+
+/// A catalog ready to be sent to a cluster.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The objects, in apply order, with ownership labels.
+    pub desired: Desired,
+    /// The cluster to send them to.
+    pub target: Target,
+    /// The catalog environment the objects are rendered for (None: the
+    /// defaults).
+    pub environment: Option<String>,
+    /// Whether the environment is protected (changes need confirmation).
+    pub protected: bool,
+    /// Lint findings (no errors).
+    pub report: crate::lint::Report,
+}
+
+/// Why a cluster command could not start.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PrepareError {
+    /// The catalog could not be read, compiled or linted clean.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Build(#[from] BuildError),
+    /// The options do not say which cluster.
+    #[error("{message}")]
+    #[diagnostic(code(gen::apply::usage), help("{help}"))]
+    Usage {
+        /// What is missing or wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+}
+
+/// Compile and lint the catalog, select the environment and context, and
+/// build the objects to send.
+pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
+    let bytes = std::fs::read(&opts.catalog).map_err(|source| BuildError::Read {
+        path: opts.catalog.clone(),
+        source,
+    })?;
+    let name = opts.catalog.to_string_lossy().into_owned();
+    let policy = load_policy(&opts.catalog, opts.policy.as_deref()).map_err(BuildError::from)?;
+    let checked = check(&name, &bytes, &policy, &opts.today).map_err(BuildError::Compile)?;
+    if checked.report.has_errors() {
+        return Err(BuildError::Lint(checked.report).into());
+    }
+    let context = match (&opts.context, &opts.env) {
+        (Some(c), _) => c.clone(),
+        (None, _) => {
+            return Err(PrepareError::Usage {
+                message: "which cluster? no --context given".into(),
+                help: "name the kubeconfig context: `--context NAME` (`kubectl config get-contexts` lists them)".into(),
+            })
+        }
+    };
+    let values = crate::emit::helm::Values::all(&checked.model);
+    let files = crate::emit::manifests::files(&checked.model, &values)
+        .map_err(|e| BuildError::Compile(e.into()))?;
+    Ok(Prepared {
+        desired: Desired::new(&checked.model.project, &files),
+        target: Target {
+            context,
+            kubeconfig: opts.kubeconfig.clone(),
+            request_timeout: opts.request_timeout,
+        },
+        environment: None,
+        protected: false,
+        report: checked.report,
+    })
+}
+
+/// Parse a duration as `90`, `90s`, `5m`, `1h` or `1m30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(format!("`{text}` is not a duration (use e.g. 30s, 5m, 1h)")),
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration (use e.g. 30s, 5m, 1h)"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        num.clear();
+    }
+    if !num.is_empty() || total == 0 {
+        return Err(format!(
+            "`{text}` is not a positive duration (use e.g. 30s, 5m, 1h)"
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5m3").is_err());
+    }
+}
