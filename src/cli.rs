@@ -258,12 +258,16 @@ fn render(diag: &dyn Diagnostic, color: bool) -> String {
 }
 
 fn report_problems(problems: &Problems, color: bool) {
+    report_problems_then(problems, color, "nothing was written");
+}
+
+fn report_problems_then(problems: &Problems, color: bool, nothing: &str) {
     let mut err = std::io::stderr().lock();
     for p in problems.iter() {
         let _ = write!(err, "{}", render(p, color));
         let _ = writeln!(err);
     }
-    let _ = writeln!(err, "error: {problems}; nothing was written");
+    let _ = writeln!(err, "error: {problems}; {nothing}");
 }
 
 fn report(diag: &dyn Diagnostic, color: bool) {
@@ -551,11 +555,11 @@ fn run_build(opts: BuildOptions, color: bool) -> u8 {
 fn build_error(e: BuildError, color: bool, nothing: &str) -> u8 {
     match e {
         BuildError::Compile(CompileError::Catalog(problems)) => {
-            report_problems(&problems, color);
+            report_problems_then(&problems, color, nothing);
             INVALID
         }
         BuildError::Policy(problems) => {
-            report_problems(&problems, color);
+            report_problems_then(&problems, color, nothing);
             INVALID
         }
         BuildError::Lint(report) => {

@@ -165,14 +165,15 @@ impl Cluster {
                         context,
                         server,
                         what: what.to_owned(),
-                        why,
-                        code,
                         help: match code {
                             403 => "the context's user lacks RBAC permission for this; ask a cluster admin for a Role granting it".to_owned(),
+                            404 if why.starts_with("namespaces ") => "the namespace does not exist on the cluster; declare it in the catalog (`namespaces:`) so gen creates it".to_owned(),
                             404 => "the API server does not serve this resource (is the Kubernetes version too old?)".to_owned(),
                             422 => "the server refused the object; this is a gen bug if `gen build` accepted the catalog: please report it".to_owned(),
                             _ => "retry; if it persists, check the API server's health".to_owned(),
                         },
+                        why,
+                        code,
                     },
                 }
             }
