@@ -4,6 +4,7 @@
 //! sensible order, and the gen commands of its steps work as written
 //! against a real catalog.
 
+mod apiserver;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -88,9 +89,17 @@ fn check_workflow(doc: &Value) {
         .contains("steps.lint.outcome == 'failure'"));
     assert_eq!(gen[lint]["id"], "lint");
 
-    // The drift job: a marked placeholder, off until gen apply exists.
+    // The drift job: only on the schedule or by hand, never on a pull request.
     let drift = &doc["jobs"]["drift"];
-    assert_eq!(drift["if"], false, "the drift job must stay off: {drift}");
+    let cond = drift["if"].as_str().unwrap_or_default();
+    assert!(
+        cond.contains("'schedule'") && !cond.contains("pull_request"),
+        "the drift job runs on the schedule: {drift}"
+    );
+    assert!(
+        doc["on"]["schedule"][0]["cron"].is_string(),
+        "a schedule trigger: {doc}"
+    );
     step_running(&steps(doc, "drift"), &["gen diff", "--context"]);
 }
 
@@ -99,7 +108,7 @@ fn workflow_parses_as_github_reads_it_and_runs_the_documented_commands() {
     let text = std::fs::read_to_string(workflow_path()).unwrap();
     // Placeholders are marked as such, next to what to replace.
     assert!(text.contains("PLACEHOLDER: where gen is installed from"));
-    assert!(text.contains("OPTIONAL, COMING WITH `gen apply`"));
+    assert!(text.contains("OPTIONAL: compare the live cluster with the catalog"));
     let loaded = gen::catalog::yaml::load(&gen::SourceFile::new("github-actions.yml", text))
         .unwrap_or_else(|p| panic!("{p:?}"));
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
@@ -180,4 +189,88 @@ fn check_sarif(path: &Path) {
     let sarif: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     assert_eq!(sarif["runs"][0]["tool"]["driver"]["name"], "gen");
+}
+
+/// The drift job's `gen diff` step, run as written with the kubeconfig the
+/// job writes (here pointing at the API test server of `tests/apiserver/`,
+/// not a cluster): it passes while the cluster matches the catalog and
+/// fails once the catalog changed.
+#[test]
+fn workflow_drift_step_works_as_written() {
+    let text = std::fs::read_to_string(workflow_path()).unwrap();
+    let doc = gen::catalog::yaml::load(&gen::SourceFile::new("github-actions.yml", text))
+        .unwrap()
+        .value;
+    let srv = apiserver::ApiServer::start();
+    srv.insert(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+        "kube-apiserver",
+    );
+    let d = tempfile::tempdir().unwrap();
+    let home = d.path().join("home");
+    std::fs::create_dir_all(home.join(".kube")).unwrap();
+    let context = doc["jobs"]["drift"]["env"]["KUBE_CONTEXT"]
+        .as_str()
+        .unwrap();
+    std::fs::write(
+        home.join(".kube/config"),
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: '{}'}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\n\
+             contexts: [{{name: {context}, context: {{cluster: c, user: u}}}}]\n",
+            srv.url()
+        ),
+    )
+    .unwrap();
+    let repo = d.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let catalog = doc["env"]["CATALOG"].as_str().unwrap();
+    std::fs::copy(
+        common::root().join("examples/strategies/catalog.yaml"),
+        repo.join(catalog),
+    )
+    .unwrap();
+    let drift = steps(&doc, "drift");
+    let run = run_of(&drift[step_running(&drift, &["gen diff"])]).to_owned();
+    let bin = d.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gen"), bin.join("gen")).unwrap();
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let step = |args: Option<&str>| {
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+            .arg(args.unwrap_or(&run))
+            .current_dir(&repo)
+            .env("PATH", &path)
+            .env("HOME", &home)
+            .env_remove("KUBECONFIG")
+            .env("KUBE_CONTEXT", context)
+            .env("NO_COLOR", "1");
+        for (k, v) in doc["env"].as_object().unwrap() {
+            cmd.env(k, v.as_str().unwrap());
+        }
+        cmd.output().unwrap()
+    };
+    let o = step(Some(
+        "gen apply \"$CATALOG\" --context \"$KUBE_CONTEXT\" --wait",
+    ));
+    assert!(o.status.success(), "{:?}", common::text(&o));
+    let o = step(None);
+    assert!(
+        o.status.success(),
+        "no drift expected: {:?}",
+        common::text(&o)
+    );
+    let path = repo.join(catalog);
+    let changed = std::fs::read_to_string(&path)
+        .unwrap()
+        .replacen("replicas: 4", "replicas: 5", 1);
+    std::fs::write(&path, changed).unwrap();
+    let o = step(None);
+    let (out, err) = common::text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("+  replicas: 5"), "{out}");
 }
