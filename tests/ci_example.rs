@@ -202,10 +202,6 @@ fn workflow_drift_step_works_as_written() {
         .unwrap()
         .value;
     let srv = apiserver::ApiServer::start();
-    srv.insert(
-        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
-        "kube-apiserver",
-    );
     let d = tempfile::tempdir().unwrap();
     let home = d.path().join("home");
     std::fs::create_dir_all(home.join(".kube")).unwrap();
