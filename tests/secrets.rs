@@ -18,7 +18,7 @@ fn assert_clean(what: &str, text: &str) {
 fn no_command_prints_a_secret_value() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("catalog.yaml"), CATALOG).unwrap();
-    let runs: [&[&str]; 8] = [
+    let runs: [&[&str]; 11] = [
         &["lint"],
         &["lint", "--format", "json"],
         &["lint", "--format", "sarif"],
@@ -27,6 +27,10 @@ fn no_command_prints_a_secret_value() {
         &["build", "--check"],
         &["lint", "--color", "always"],
         &["explain", "secret-env-literal"],
+        // The cluster commands lint first and stop on these findings.
+        &["apply", "--context", "prod", "--kubeconfig", "/nonexistent"],
+        &["diff", "--context", "prod", "--kubeconfig", "/nonexistent"],
+        &["rollback", "web", "--context", "prod", "--kubeconfig", "/nonexistent"],
     ];
     for args in runs {
         let o = common::gen(d.path(), args);
