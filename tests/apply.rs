@@ -392,6 +392,24 @@ fn prune_deletes_only_objects_of_the_projects_applyset() {
             "{gone} still there"
         );
     }
+    // Deleted in reverse dependency order: the Ingress before the Service it
+    // routes to, the HPA before its Deployment.
+    let order: Vec<&str> = pruned
+        .iter()
+        .map(|l| l.split('/').next().unwrap_or(""))
+        .collect();
+    let pos = |k: &str| {
+        order
+            .iter()
+            .position(|o| *o == k)
+            .unwrap_or_else(|| panic!("{k} in {order:?}"))
+    };
+    assert!(
+        pos("ingress") < pos("service")
+            && pos("horizontalpodautoscaler") < pos("deployment")
+            && pos("deployment") < pos("serviceaccount"),
+        "{order:?}"
+    );
     // Every deleted object carried this project's id; the neighbours stay.
     for d in srv.requests().iter().filter(|r| r.method == "DELETE") {
         assert!(d.path.contains("search"), "deleted {}", d.path);

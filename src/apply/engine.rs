@@ -401,7 +401,7 @@ async fn put_parent(
 }
 
 /// Live objects labelled as members of the project's ApplySet that are not
-/// desired any more. Only objects whose `applyset.kubernetes.io/part-of`
+/// desired any more, in reverse apply order. Only objects whose `applyset.kubernetes.io/part-of`
 /// label is exactly the project's id are returned (the server filters, and
 /// gen checks again).
 pub async fn stale(
@@ -469,7 +469,15 @@ pub async fn stale(
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    // Reverse dependency order: Ingresses go before the Services they
+    // route to, Deployments before their ServiceAccounts.
+    out.sort_by(|a, b| {
+        (b.0.kind.order, &a.0.namespace, &a.0.name).cmp(&(
+            a.0.kind.order,
+            &b.0.namespace,
+            &b.0.name,
+        ))
+    });
     Ok(out)
 }
 
