@@ -96,8 +96,19 @@ fn doc<T: Serialize + k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectM
     Ok((what, v))
 }
 
-/// Emit every manifest of the model into `tree`.
+/// Emit every manifest of the model into `tree`, under `manifests/`.
 pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), EmitError> {
+    emit_under(model, values, "manifests", tree)
+}
+
+/// Emit every manifest of the model into `tree` under `root` (`manifests`,
+/// or `environments/<env>/manifests` for an environment's model).
+pub fn emit_under(
+    model: &Model,
+    values: &[Values],
+    root: &str,
+    tree: &mut Tree,
+) -> Result<(), EmitError> {
     let mut ns_docs = Vec::new();
     for (name, ns) in &model.namespaces {
         let mut labels = ns.labels.clone();
@@ -113,8 +124,9 @@ pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), Emi
         };
         ns_docs.push(doc(&obj)?);
     }
-    super::validate::objects("manifests/namespaces.yaml", &ns_docs)?;
-    tree.insert("manifests/namespaces.yaml", yaml_documents(&ns_docs)?);
+    let ns_path = format!("{root}/namespaces.yaml");
+    super::validate::objects(&ns_path, &ns_docs)?;
+    tree.insert(ns_path, yaml_documents(&ns_docs)?);
     for (svc, values) in model.services.iter().zip(values) {
         let release = Release {
             chart: &svc.name,
@@ -123,7 +135,7 @@ pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), Emi
             namespace: &svc.namespace,
         };
         let docs = render(values, &release)?;
-        let path = format!("manifests/{}/{}.yaml", svc.namespace, svc.name);
+        let path = format!("{root}/{}/{}.yaml", svc.namespace, svc.name);
         super::validate::objects(&path, &docs)?;
         tree.insert(path, yaml_documents(&docs)?);
     }

@@ -6,7 +6,7 @@ use super::lint::{load_policy, LintError};
 use crate::diag::Problems;
 use crate::lint::Report;
 use crate::write::{self, Drift, WriteError};
-use crate::{check, CompileError};
+use crate::{check_environments, CompileError};
 
 /// Options of `gen build`.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct BuildOptions {
     pub allow_lint_errors: bool,
     /// Today, `YYYY-MM-DD` (UTC), for waiver expiry.
     pub today: String,
+    /// Render and lint only these environments (`--env`); empty: all of them.
+    pub environments: Vec<String>,
 }
 
 /// What `gen build` did.
@@ -105,7 +107,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
         Err(LintError::Read { path, source }) => return Err(BuildError::Read { path, source }),
         Err(LintError::Compile(e)) => return Err(BuildError::Compile(e)),
     };
-    let compiled = check(&name, &bytes, &policy, &opts.today)?;
+    let only = (!opts.environments.is_empty()).then_some(opts.environments.as_slice());
+    let compiled = check_environments(&name, &bytes, &policy, &opts.today, only)?;
     let out = opts
         .out
         .clone()
