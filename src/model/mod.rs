@@ -297,10 +297,19 @@ pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
     let Some(parsed) = parsed else {
         return Err(Problems(problems).finish());
     };
+    // An environment whose block was repaired is not checked: its findings
+    // could be artefacts of the repair, even where they point at the base.
+    let repaired = |name: &str| {
+        let p = environment::pointer(name);
+        tainted
+            .iter()
+            .any(|t| p == *t || p.starts_with(&format!("{t}/")) || t.is_empty())
+    };
     let views: Vec<(String, Parsed)> = parsed
         .catalog
         .environments
         .keys()
+        .filter(|name| !repaired(name))
         .filter_map(|name| environment::view(&parsed, name).map(|v| (name.clone(), v)))
         .collect();
     let semantic = environment::merge_problems(
