@@ -177,3 +177,32 @@ fn init_cluster_block_uncommented_builds_and_lints_clean() {
     assert!(d.path().join("out/k3s/install-server.sh").is_file());
     assert!(d.path().join("out/aws/security-groups.tf").is_file());
 }
+
+/// The commented-out `environments` block of the starter, switched on, is
+/// clean too, and renders each environment.
+#[test]
+fn init_environments_block_uncommented_builds_and_lints_clean() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(gen(d.path(), &["init"]).status.success());
+    let path = d.path().join("catalog.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let at = text
+        .find("# environments:\n")
+        .expect("a commented environments block");
+    let end = at + text[at..].find("\n\n").expect("a blank line after it");
+    let block: String = text[at..end]
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+        .collect();
+    assert!(block.starts_with("environments:\n  staging:\n"), "{block}");
+    std::fs::write(&path, format!("{}{block}{}", &text[..at], &text[end + 1..])).unwrap();
+    assert_builds_and_lints_clean(d.path());
+    assert!(d
+        .path()
+        .join("out/environments/prod/manifests/my-project/worker.yaml")
+        .is_file());
+    assert!(d
+        .path()
+        .join("out/charts/api/values-staging.yaml")
+        .is_file());
+}
