@@ -543,3 +543,70 @@ fn readme(
     t.render(minijinja::value::Serde(Value::Object(ctx)))
         .map_err(|e| ser_err("README", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Helm's merge of user values over chart defaults: maps key by key,
+    /// `null` deletes, anything else replaces.
+    fn coalesce(base: &Value, over: &Value) -> Value {
+        match (base, over) {
+            (Value::Object(a), Value::Object(b)) => {
+                let mut m = a.clone();
+                for (k, v) in b {
+                    match (v, a.get(k)) {
+                        (Value::Null, _) => {
+                            m.remove(k);
+                        }
+                        (_, Some(old)) => {
+                            m.insert(k.clone(), coalesce(old, v));
+                        }
+                        (_, None) => {
+                            m.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                Value::Object(m)
+            }
+            _ => over.clone(),
+        }
+    }
+
+    #[test]
+    fn overlay_is_minimal_and_merges_back() {
+        let a = json!({"x": 1, "m": {"k": "v", "gone": 1}, "l": [1, 2], "same": {"a": 1}});
+        let b = json!({"x": 2, "m": {"k": "v", "new": 3}, "l": [1], "same": {"a": 1}});
+        let o = overlay(&a, &b).unwrap();
+        assert_eq!(o, json!({"x": 2, "m": {"new": 3, "gone": null}, "l": [1]}));
+        assert_eq!(coalesce(&a, &o), b);
+        assert_eq!(overlay(&a, &a), None);
+    }
+
+    /// Every environment overlay of the golden case, merged over the chart's
+    /// values as Helm does, gives exactly the environment's values, which
+    /// `values.schema.json` accepts.
+    #[test]
+    fn environment_overlays_merge_to_valid_environment_values() {
+        let text = include_str!("../../../golden/environments/catalog.yaml");
+        let src = crate::catalog::decode("catalog.yaml", text.as_bytes()).unwrap();
+        let (_, model) = crate::model::analyze(&src).unwrap();
+        let schema = jsonschema::draft7::new(&values_schema(false)).unwrap();
+        let base = Values::all(&model);
+        let mut checked = 0;
+        for env in model.environments() {
+            for (b, e) in base.iter().zip(Values::all(&env.model)) {
+                let (b, e) = (
+                    serde_json::to_value(b).unwrap(),
+                    serde_json::to_value(&e).unwrap(),
+                );
+                let o = overlay(&b, &e).unwrap_or_else(|| json!({}));
+                let merged = coalesce(&b, &o);
+                assert_eq!(merged, e, "{}", env.name);
+                assert!(schema.is_valid(&merged), "{}", env.name);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 6);
+    }
+}
