@@ -327,35 +327,31 @@ struct Raw {
 pub fn run_targets(targets: &[Target], policy: &Policy, today: &str) -> Report {
     let mut report = Report::default();
     let mut raw: Vec<Raw> = Vec::new();
-    let mut base: std::collections::BTreeSet<(&str, usize, usize, String)> =
-        std::collections::BTreeSet::new();
+    // Identity of a finding -> its index in `raw`; catalog's findings first.
+    type Id = (&'static str, usize, usize, String);
+    let mut seen: BTreeMap<Id, usize> = BTreeMap::new();
     for t in targets {
         let found = collect(t, policy, today, &mut report.waived);
-        let Some(env) = t.environment else {
-            base.extend(
-                found
-                    .iter()
-                    .map(|r| (r.rule.id, r.span.start, r.span.end, r.hit.message.clone())),
-            );
-            raw.extend(found);
-            continue;
-        };
         for r in found {
             let id = (r.rule.id, r.span.start, r.span.end, r.hit.message.clone());
-            if base.contains(&id) {
-                continue;
-            }
-            let same = raw.iter_mut().find(|q| {
-                !q.environments.is_empty()
-                    && (q.rule.id, q.span.start, q.span.end, q.hit.message.as_str())
-                        == (id.0, id.1, id.2, id.3.as_str())
-            });
-            match same {
-                Some(q) => q.environments.push(env.to_owned()),
-                None => raw.push(Raw {
-                    environments: vec![env.to_owned()],
-                    ..r
-                }),
+            match (seen.get(&id), t.environment) {
+                // The catalog's own (kept as they come), or an environment's
+                // the catalog has too (reported once, as the catalog's).
+                (Some(_), None) => raw.push(r),
+                (Some(&i), Some(env)) => {
+                    if let Some(q) = raw.get_mut(i).filter(|q| !q.environments.is_empty()) {
+                        if q.environments.last().map(String::as_str) != Some(env) {
+                            q.environments.push(env.to_owned());
+                        }
+                    }
+                }
+                (None, env) => {
+                    seen.insert(id, raw.len());
+                    raw.push(Raw {
+                        environments: env.map(|e| vec![e.to_owned()]).unwrap_or_default(),
+                        ..r
+                    });
+                }
             }
         }
     }

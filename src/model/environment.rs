@@ -171,14 +171,23 @@ pub fn merge_problems(
 ) -> Vec<Problem> {
     let known: BTreeSet<(&str, usize, usize, &str)> = base.iter().map(identity).collect();
     let mut extra: Vec<(Problem, Vec<String>)> = Vec::new();
+    let mut index: BTreeMap<(&'static str, usize, usize, String), usize> = BTreeMap::new();
     for (env, problems) in per_env {
         for p in problems {
             if known.contains(&identity(&p)) {
                 continue;
             }
-            match extra.iter_mut().find(|(q, _)| identity(q) == identity(&p)) {
-                Some((_, envs)) => envs.push(env.clone()),
-                None => extra.push((p, vec![env.clone()])),
+            let id = (p.code, p.span.start, p.span.end, p.message.clone());
+            match index.get(&id) {
+                Some(&i) => {
+                    if extra[i].1.last() != Some(&env) {
+                        extra[i].1.push(env.clone());
+                    }
+                }
+                None => {
+                    index.insert(id, extra.len());
+                    extra.push((p, vec![env.clone()]));
+                }
             }
         }
     }
