@@ -486,10 +486,21 @@ fn run_build(opts: BuildOptions, color: bool) -> u8 {
             out,
             files,
             services,
+            environments,
             report,
         }) => {
+            let envs = if environments.is_empty() {
+                String::new()
+            } else {
+                let noun = if environments.len() == 1 {
+                    "environment"
+                } else {
+                    "environments"
+                };
+                format!(" and {noun} {}", environments.join(", "))
+            };
             eprintln!(
-                "wrote {files} files for {services} services to {}",
+                "wrote {files} files for {services} services{envs} to {}",
                 out.display()
             );
             if !report.findings.is_empty() {

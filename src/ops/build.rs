@@ -38,6 +38,8 @@ pub enum BuildOutcome {
         files: usize,
         /// Number of services.
         services: usize,
+        /// Environments rendered under `environments/`.
+        environments: Vec<String>,
         /// Lint findings (none at error severity unless allowed).
         report: Report,
     },
@@ -134,6 +136,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
         out,
         files: compiled.tree.len(),
         services: compiled.model.services.len(),
+        environments: compiled
+            .model
+            .environments()
+            .map(|e| e.name.clone())
+            .filter(|n| only.is_none_or(|o| o.contains(n)))
+            .collect(),
         report: compiled.report,
     })
 }
