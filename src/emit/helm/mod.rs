@@ -160,11 +160,17 @@ fn overlay_yaml(
     let what = format!("values-{}.yaml", e.name);
     let a = serde_json::to_value(base).map_err(|err| ser_err(&what, err))?;
     let b = serde_json::to_value(over).map_err(|err| ser_err(&what, err))?;
-    let diff = overlay(&a, &b).unwrap_or_else(|| Value::Object(Map::new()));
+    let diff = overlay(&a, &b);
+    let what_differs = if diff.is_some() {
+        "only the values that differ from values.yaml"
+    } else {
+        "nothing differs from values.yaml"
+    };
+    let diff = diff.unwrap_or_else(|| Value::Object(Map::new()));
     let text = serde_saphyr::to_string(&diff).map_err(|err| ser_err(&what, err))?;
     let mut out = String::from(HEADER);
     out.push_str(&format!(
-        "# Environment `{}`{}: only the values that differ from values.yaml;\n# Helm merges this file over them:\n#   {}\n",
+        "# Environment `{}`{}: {what_differs};\n# Helm merges this file over them:\n#   {}\n",
         e.name,
         if e.protected { " (protected)" } else { "" },
         install_command(e, svc)
@@ -607,6 +613,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 6);
+        assert_eq!(checked, 9);
     }
 }
