@@ -158,9 +158,10 @@ pub struct ServiceOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 10000))]
     pub replicas: Option<u32>,
-    /// Horizontal pod autoscaler `{min, max, cpu}`, replacing the service's.
+    /// Horizontal pod autoscaler `{min, max, cpu}`, replacing the service's;
+    /// `false` turns it off (set `replicas` with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hpa: Option<Hpa>,
+    pub hpa: Option<HpaOverride>,
     /// Pods kept running during voluntary disruptions (PodDisruptionBudget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 10000))]
@@ -560,6 +561,33 @@ pub struct Hpa {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
     pub memory: Option<u32>,
+}
+
+/// An environment's HPA: a range replacing the service's, or `false` for none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HpaOverride {
+    /// `false`: no HPA in this environment (the schema refuses `true`).
+    Off(bool),
+    /// The HPA of this environment.
+    Range(Hpa),
+}
+
+impl JsonSchema for HpaOverride {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HpaOverride".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // `if`/`else` rather than `anyOf`, so that a mistake inside the
+        // range (an unknown key, say) is reported at its node as usual.
+        let range = generator.subschema_for::<Hpa>();
+        schemars::json_schema!({
+            "description": "An HPA `{min, max, cpu}` replacing the service's, or `false`: no HPA in this environment.",
+            "if": {"type": "boolean"},
+            "then": {"const": false},
+            "else": range
+        })
+    }
 }
 
 /// Values every service inherits.

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::catalog::types::{Catalog, Resources};
+use crate::catalog::types::{Catalog, HpaOverride, Resources};
 use crate::catalog::{push_pointer, Parsed};
 use crate::diag::Problem;
 
@@ -82,7 +82,10 @@ pub fn view(parsed: &Parsed, name: &str) -> Option<Parsed> {
             moved("replicas");
         }
         if let Some(h) = &o.hpa {
-            s.hpa = Some(h.clone());
+            s.hpa = match h {
+                HpaOverride::Range(r) => Some(r.clone()),
+                HpaOverride::Off(_) => None,
+            };
             moved("hpa");
         }
         if let Some(m) = o.min_available {
