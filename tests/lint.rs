@@ -439,3 +439,35 @@ fn lint_command_reports_environment_findings() {
         "{err}"
     );
 }
+
+#[test]
+fn a_secret_in_an_environment_override_is_reported_there_and_masked_everywhere() {
+    let secret = "sk_live_9fQ2xZ7pL1mN8vB4cR6tY3wE0uI5oA";
+    let src = format!(
+        "version: 1
+project: shop
+services:
+  a: {{image: ghcr.io/x/a:1.0.0, port: 8080}}
+environments:
+  prod:
+    services:
+      a:
+        env: {{API_TOKEN: \"{secret}\"}}
+"
+    );
+    let r = lint_text(&src, &Policy::default());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "secret-env-literal")
+        .expect("the literal secret in prod is found");
+    assert_eq!(f.line_col().0, 9);
+    assert_eq!(f.environments, vec!["prod".to_owned()]);
+    for f in &r.findings {
+        assert!(
+            !f.problem.source().text().contains(secret),
+            "{} shows the secret",
+            f.rule
+        );
+    }
+}
