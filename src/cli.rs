@@ -32,6 +32,7 @@ Examples:
   gen build catalog.yaml --out build/k8s      # choose the output directory
   gen build --check                           # exit 1 and show a diff if out/ is stale
   gen build --check */catalog.yaml            # several catalogs, each with out/ beside it
+  gen build --env prod --out /tmp/prod        # render and lint only the prod environment
   gen lint --format sarif > gen.sarif         # policy findings for code scanning
   gen rules; gen explain replicas-routed      # the lint rules and their docs
   gen schema > catalog.schema.json            # JSON Schema for editors
@@ -122,7 +123,7 @@ enum Color {
 enum Command {
     /// Compile the catalog and write the output tree atomically.
     #[command(
-        after_help = "Examples:\n  gen build\n  gen build examples/msa-k3s/catalog.yaml --out /tmp/msa\n  gen build --check   # for CI and pre-commit: exit 1 with a diff when stale\n  gen build --check */catalog.yaml   # several catalogs, each with out/ beside it\n\nWith several catalogs each is built in turn and the exit code is the worst of them."
+        after_help = "Examples:\n  gen build\n  gen build examples/msa-k3s/catalog.yaml --out /tmp/msa\n  gen build --check   # for CI and pre-commit: exit 1 with a diff when stale\n  gen build --check */catalog.yaml   # several catalogs, each with out/ beside it\n  gen build --env prod --out /tmp/prod   # only prod under environments/\n\nWith several catalogs each is built in turn and the exit code is the worst of them.\n\nEnvironments: manifests/ is the charts' default render; environments/<env>/manifests/\nis the render with values-<env>.yaml, for every environment of the catalog (only\nthose named with --env, which also limits linting to them). Every chart carries\nevery environment's values file either way."
     )]
     Build {
         /// Catalog file(s); each gets its own output tree.
@@ -140,6 +141,9 @@ enum Command {
         /// Write the output even when lint reports errors.
         #[arg(long)]
         allow_lint_errors: bool,
+        /// Render and lint only this environment (repeatable) [default: every environment].
+        #[arg(long = "env", value_name = "ENV")]
+        environments: Vec<String>,
     },
     /// Check the catalog and everything gen derives from it against policy.
     #[command(
@@ -291,6 +295,7 @@ pub fn main() -> ExitCode {
             check,
             policy,
             allow_lint_errors,
+            environments,
         } => {
             if out.is_some() && catalogs.len() > 1 {
                 return usage_error("build", "--out takes a single catalog; each of several catalogs is built into out/ beside it");
@@ -305,6 +310,7 @@ pub fn main() -> ExitCode {
                         policy: policy.clone(),
                         allow_lint_errors,
                         today: today.clone(),
+                        environments: environments.clone(),
                     },
                     color,
                 )
@@ -508,10 +514,21 @@ fn run_build(opts: BuildOptions, color: bool) -> u8 {
             out,
             files,
             services,
+            environments,
             report,
         }) => {
+            let envs = if environments.is_empty() {
+                String::new()
+            } else {
+                let noun = if environments.len() == 1 {
+                    "environment"
+                } else {
+                    "environments"
+                };
+                format!(" and {noun} {}", environments.join(", "))
+            };
             eprintln!(
-                "wrote {files} files for {services} services to {}",
+                "wrote {files} files for {services} services{envs} to {}",
                 out.display()
             );
             if !report.findings.is_empty() {
@@ -575,7 +592,8 @@ fn build_error(e: BuildError, color: bool, nothing: &str) -> u8 {
             );
             LINT
         }
-        e @ BuildError::Read { .. } => {
+        e @ (BuildError::Read { .. }
+        | BuildError::Compile(CompileError::UnknownEnvironment { .. })) => {
             report(&e, color);
             INVALID
         }

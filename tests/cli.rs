@@ -268,3 +268,54 @@ fn no_color_means_no_escape_codes_and_color_always_means_colour() {
         "--color always has no escape codes"
     );
 }
+
+#[test]
+fn build_env_renders_only_the_named_environments_and_refuses_unknown_ones() {
+    let d = tempfile::tempdir().unwrap();
+    example(d.path(), "karina");
+    let o = gen(d.path(), &["build", "--env", "prod", "--out", "prod"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let out = d.path().join("prod");
+    assert!(out
+        .join("environments/prod/manifests/services/subject.yaml")
+        .is_file());
+    assert!(!out.join("environments/staging").exists());
+    // Charts carry every environment's values file whatever --env says.
+    assert!(out.join("charts/subject/values-staging.yaml").is_file());
+    assert!(out.join("manifests/services/subject.yaml").is_file());
+
+    // An unknown environment is a usage error naming the right ones.
+    let o = gen(d.path(), &["build", "--env", "prd", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    let err = text(&o).1;
+    assert!(err.contains("no environment `prd`"), "{err}");
+    assert!(err.contains("did you mean `prod`?"), "{err}");
+    assert!(err.contains("prod, staging"), "{err}");
+    assert!(!d.path().join("x").exists(), "nothing written");
+
+    // Without environments in the catalog, any --env is unknown.
+    example(d.path(), "strategies");
+    let o = gen(d.path(), &["build", "--env", "prod", "--out", "y"]);
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(text(&o).1.contains("defines no `environments`"));
+}
+
+#[test]
+fn check_covers_every_environment_render() {
+    let d = tempfile::tempdir().unwrap();
+    example(d.path(), "karina");
+    let o = gen(d.path(), &["build"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let prod = d
+        .path()
+        .join("out/environments/prod/manifests/services/subject.yaml");
+    let edited = std::fs::read_to_string(&prod)
+        .unwrap()
+        .replace("maxReplicas: 20", "maxReplicas: 21");
+    std::fs::write(&prod, edited).unwrap();
+    let o = gen(d.path(), &["build", "--check"]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(text(&o)
+        .1
+        .contains("stale:   out/environments/prod/manifests/services/subject.yaml"));
+}

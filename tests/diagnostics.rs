@@ -83,3 +83,27 @@ fn yaml_syntax_error() {
         "version: 1\nproject: shop\nservices:\n  api: {image: a:1, port: 80\n",
     );
 }
+
+#[test]
+fn environment_overrides() {
+    snapshot(
+        "environments",
+        "version: 1
+project: shop
+services:
+  api:
+    image: registry.example/api:1.0.0-abc1234
+    port: 8080
+    replicas: 2
+    hpa: {min: 2, max: 4, cpu: 70}
+environments:
+  staging:
+    services:
+      api: {image: registry.example/api:latest}
+      apii: {replicas: 1}
+  prod:
+    services:
+      api: {hpa: {min: 4, max: 8, cpu: 70}}
+",
+    );
+}

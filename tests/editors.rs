@@ -155,25 +155,45 @@ fn init_scaffolds_a_catalog_that_builds_and_lints_clean() {
     assert_eq!(gen(&here, &["init"]).status.code(), Some(2));
 }
 
-/// The commented-out `cluster` block of the starter, switched on, is clean
-/// too (so uncommenting it is a safe first step).
-#[test]
-fn init_cluster_block_uncommented_builds_and_lints_clean() {
+/// `gen init` in a fresh directory, then the commented-out block that starts
+/// with `# <key>:` switched on (up to the next blank line or the end).
+fn init_with_block_on(key: &str) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     assert!(gen(d.path(), &["init"]).status.success());
     let path = d.path().join("catalog.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let at = text
-        .find("# cluster:\n")
-        .expect("a commented cluster block");
-    let (head, tail) = text.split_at(at);
-    let tail: String = tail
+        .find(&format!("# {key}:\n"))
+        .unwrap_or_else(|| panic!("a commented {key} block"));
+    let end = text[at..].find("\n\n").map_or(text.len(), |e| at + e + 1);
+    let block: String = text[at..end]
         .lines()
         .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
         .collect();
-    assert!(tail.starts_with("cluster:\n  k3s:\n"), "{tail}");
-    std::fs::write(&path, format!("{head}{tail}")).unwrap();
+    assert!(block.starts_with(&format!("{key}:\n  ")), "{block}");
+    std::fs::write(&path, format!("{}{block}{}", &text[..at], &text[end..])).unwrap();
+    d
+}
+
+/// The commented-out `cluster` block of the starter, switched on, is clean
+/// too (so uncommenting it is a safe first step).
+#[test]
+fn init_cluster_block_uncommented_builds_and_lints_clean() {
+    let d = init_with_block_on("cluster");
     assert_builds_and_lints_clean(d.path());
     assert!(d.path().join("out/k3s/install-server.sh").is_file());
     assert!(d.path().join("out/aws/security-groups.tf").is_file());
+}
+
+/// The commented-out `environments` block of the starter, switched on, is
+/// clean too, and renders each environment.
+#[test]
+fn init_environments_block_uncommented_builds_and_lints_clean() {
+    let d = init_with_block_on("environments");
+    assert_builds_and_lints_clean(d.path());
+    let out = d.path().join("out");
+    assert!(out
+        .join("environments/prod/manifests/my-project/worker.yaml")
+        .is_file());
+    assert!(out.join("charts/api/values-staging.yaml").is_file());
 }

@@ -133,6 +133,75 @@ fn catalog(rng: &mut Rng) -> String {
             _ => {}
         }
     }
+    // Environments overriding some services (now and then a bad override:
+    // an inverted HPA range, `latest`, an unknown service).
+    if rng.chance(50) {
+        s.push_str("environments:\n");
+        for env in ["staging", "prod"] {
+            if !rng.chance(70) {
+                continue;
+            }
+            s.push_str(&format!("  {env}:\n    protected: {}\n", rng.chance(50)));
+            if rng.chance(30) {
+                s.push_str("    ingress: {host: env.app.example, tls_secret: env-tls}\n");
+            }
+            if rng.chance(30) {
+                s.push_str(&format!(
+                    "    defaults: {{replicas: {}, resources: {{cpu: 50m}}}}\n",
+                    rng.below(4)
+                ));
+            }
+            let mut overrides = String::new();
+            for i in 0..n {
+                if !rng.chance(60) {
+                    continue;
+                }
+                let name = if rng.chance(5) {
+                    format!("x{i}")
+                } else {
+                    format!("s{i}")
+                };
+                overrides.push_str(&format!("      {name}:\n"));
+                match rng.below(3) {
+                    0 => overrides.push_str(&format!("        replicas: {}\n", rng.below(5))),
+                    1 => {
+                        let min = 1 + rng.below(4);
+                        let max = if rng.chance(10) {
+                            min - 1
+                        } else {
+                            min + rng.below(4)
+                        };
+                        overrides.push_str(&format!(
+                            "        hpa: {{min: {min}, max: {max}, cpu: 80}}\n"
+                        ));
+                    }
+                    _ => overrides.push_str("        min_available: 1\n"),
+                }
+                if rng.chance(30) {
+                    overrides.push_str(&format!(
+                        "        image: {}\n",
+                        rng.pick(&["ghcr.io/t/app:2.0.0", "ghcr.io/t/app:latest"])
+                    ));
+                }
+                if rng.chance(30) {
+                    overrides.push_str(&format!("        host: s{i}.env.example\n"));
+                }
+                if rng.chance(30) {
+                    overrides
+                        .push_str(&format!("        env: {{A: \"{}\"}}\n", rng.pick(&STRINGS)));
+                }
+                if rng.chance(30) {
+                    overrides.push_str("        resources: {memory: 256Mi}\n");
+                }
+            }
+            if overrides.is_empty() {
+                s.push_str("    services: {}\n");
+            } else {
+                s.push_str("    services:\n");
+                s.push_str(&overrides);
+            }
+        }
+    }
     s
 }
 
@@ -142,7 +211,7 @@ fn generated_catalogs_build_deterministically_or_fail_cleanly() {
         Ok(s) => vec![s.parse().expect("GEN_SEED is a number")],
         Err(_) => (1..=300).collect(),
     };
-    let (mut ok, mut refused) = (0, 0);
+    let (mut ok, mut refused, mut with_environments) = (0, 0, 0);
     for seed in seeds {
         let mut rng = Rng(seed);
         let src = catalog(&mut rng);
@@ -183,6 +252,9 @@ fn generated_catalogs_build_deterministically_or_fail_cleanly() {
                     .collect();
                 assert_eq!(fa, fb, "seed {seed}: lint differs");
                 ok += 1;
+                if a.model.environments().next().is_some() {
+                    with_environments += 1;
+                }
             }
             Err(gen::CompileError::Catalog(problems)) => {
                 assert!(
@@ -199,11 +271,11 @@ fn generated_catalogs_build_deterministically_or_fail_cleanly() {
             Err(e) => panic!("seed {seed}: internal error {e}\n{src}"),
         }
     }
-    eprintln!("{ok} accepted, {refused} refused");
+    eprintln!("{ok} accepted ({with_environments} with environments), {refused} refused");
     if std::env::var("GEN_SEED").is_err() {
         assert!(
-            ok >= 30 && refused >= 30,
-            "the grammar should produce both: {ok} / {refused}"
+            ok >= 30 && refused >= 30 && with_environments >= 10,
+            "the grammar should produce both, and environments: {ok} ({with_environments}) / {refused}"
         );
     }
 }

@@ -347,3 +347,127 @@ fn json_format_is_stable() {
         &lint::format::json(&r),
     );
 }
+
+/// Environments are linted too: a finding only an environment has names it
+/// and points at the override; one every model has is reported once.
+const ENVS: &str = "version: 1
+project: shop
+services:
+  api:
+    image: registry.example/api:1.0.0-abc1234
+    port: 8080
+    replicas: 2
+    resources: {cpu: 100m, memory: 128Mi}
+    probes: {readiness: /ready, liveness: /live}
+environments:
+  staging:
+    services:
+      api:
+        replicas: 2
+  prod:
+    services:
+      api:
+        replicas: 1
+";
+
+#[test]
+fn environments_are_linted_and_their_findings_say_so() {
+    let r = lint_text(ENVS, &Policy::default());
+    let single: Vec<&lint::Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "single-replica")
+        .collect();
+    assert_eq!(single.len(), 1, "{:?}", r.findings);
+    let f = single[0];
+    assert_eq!(f.line_col(), (18, 19), "at prod's `replicas: 1`");
+    assert_eq!(f.environments, vec!["prod".to_owned()]);
+    assert!(f.problem.message.ends_with(" (environment prod)"));
+
+    // The digest finding on the shared image exists in every model: once,
+    // as the catalog's.
+    let digest: Vec<&lint::Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "image-digest-preferred")
+        .collect();
+    assert_eq!(digest.len(), 1);
+    assert!(digest[0].environments.is_empty());
+
+    let v: serde_json::Value = serde_json::from_str(&lint::format::json(&r)).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let j = findings
+        .iter()
+        .find(|f| f["rule"] == "single-replica")
+        .unwrap();
+    assert_eq!(j["environments"], serde_json::json!(["prod"]));
+    assert_eq!(j["line"], 18);
+    assert!(findings
+        .iter()
+        .filter(|f| f["rule"] != "single-replica")
+        .all(|f| f.get("environments").is_none()));
+    let s: serde_json::Value = serde_json::from_str(&lint::format::sarif(&r, "0.0.0")).unwrap();
+    let res = s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["ruleId"] == "single-replica")
+        .unwrap();
+    assert_eq!(
+        res["properties"]["environments"],
+        serde_json::json!(["prod"])
+    );
+
+    // The service's waiver covers its environments too.
+    let waived = ENVS.replace(
+        "    probes: {readiness: /ready, liveness: /live}\n",
+        "    probes: {readiness: /ready, liveness: /live}\n    waivers: [{rule: single-replica, reason: \"prod runs one for now\"}]\n",
+    );
+    let r = lint_text(&waived, &Policy::default());
+    assert!(r.findings.iter().all(|f| f.rule != "single-replica"));
+    assert_eq!(r.waived, vec![("single-replica", "api".to_owned())]);
+}
+
+#[test]
+fn lint_command_reports_environment_findings() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("catalog.yaml"), ENVS).unwrap();
+    let o = common::gen(d.path(), &["lint", "--color", "never"]);
+    let err = common::text(&o).1;
+    assert!(
+        err.contains("(environment prod)") && err.contains("catalog.yaml:18:19"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_secret_in_an_environment_override_is_reported_there_and_masked_everywhere() {
+    let secret = "sk_live_9fQ2xZ7pL1mN8vB4cR6tY3wE0uI5oA";
+    let src = format!(
+        "version: 1
+project: shop
+services:
+  a: {{image: ghcr.io/x/a:1.0.0, port: 8080}}
+environments:
+  prod:
+    services:
+      a:
+        env: {{API_TOKEN: \"{secret}\"}}
+"
+    );
+    let r = lint_text(&src, &Policy::default());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "secret-env-literal")
+        .expect("the literal secret in prod is found");
+    assert_eq!(f.line_col().0, 9);
+    assert_eq!(f.environments, vec!["prod".to_owned()]);
+    for f in &r.findings {
+        assert!(
+            !f.problem.source().text().contains(secret),
+            "{} shows the secret",
+            f.rule
+        );
+    }
+}

@@ -101,8 +101,22 @@ fn service_count(trees: &[PathBuf]) -> usize {
         .sum()
 }
 
+/// Charts times environments over every golden and example catalog.
+fn environment_render_count(trees: &[PathBuf]) -> usize {
+    trees
+        .iter()
+        .map(|t| {
+            let bytes = std::fs::read(t.parent().unwrap().join("catalog.yaml")).unwrap();
+            let model = gen::compile("catalog.yaml", &bytes).unwrap().model;
+            model.services.len() * model.environments().count()
+        })
+        .sum()
+}
+
 /// Helm's engine lints every chart clean (strict: warnings count) and renders
-/// it, with default values, to exactly the objects of the service's manifest.
+/// it, with default values, to exactly the objects of the service's manifest;
+/// with each environment's `values-<env>.yaml`, it lints clean too and
+/// renders exactly `environments/<env>/manifests/`.
 #[test]
 fn helm_lints_every_chart_and_renders_exactly_the_manifests() {
     let Some(python) = venv_tool("python") else {
@@ -113,6 +127,12 @@ fn helm_lints_every_chart_and_renders_exactly_the_manifests() {
     let s = summary(&run_py(&python, "helm_check.py", &args));
     assert_eq!(s["failures"], 0);
     assert_eq!(s["charts"], service_count(&trees));
+    let renders = environment_render_count(&trees);
+    assert!(
+        renders >= 10,
+        "the examples and golden cases have environments"
+    );
+    assert_eq!(s["environment_renders"], renders);
     assert_eq!(s["invariants"], serde_json::json!([]));
 }
 
@@ -163,8 +183,8 @@ fn helm_overrides_change_exactly_those_fields_and_bad_values_are_refused() {
     assert!(s["refused"].as_u64().unwrap() >= 10);
 }
 
-/// `kubernetes-validate --strict` accepts every manifest, against the
-/// Kubernetes version each catalog targets.
+/// `kubernetes-validate --strict` accepts every manifest (environments'
+/// included), against the Kubernetes version each catalog targets.
 #[test]
 fn kubernetes_validate_strict_accepts_every_manifest() {
     let Some(kv) = venv_tool("kubernetes-validate") else {
@@ -179,9 +199,10 @@ fn kubernetes_validate_strict_accepts_every_manifest() {
                 .model
                 .kubernetes
         );
-        let files: Vec<PathBuf> = walkdir::WalkDir::new(tree.join("manifests"))
-            .into_iter()
-            .flatten()
+        // The default render and every environment's.
+        let files: Vec<PathBuf> = ["manifests", "environments"]
+            .iter()
+            .flat_map(|d| walkdir::WalkDir::new(tree.join(d)).into_iter().flatten())
             .filter(|e| e.file_type().is_file())
             .map(|e| e.into_path())
             .collect();

@@ -601,6 +601,29 @@ fn describe(
             }
             vec![pr]
         }
+        ValidationErrorKind::Constant { expected_value } => {
+            let mut pr = Problem::new(
+                src,
+                "catalog::invalid-value",
+                spans.value(pointer),
+                format!(
+                    "`{path}` is `{}`, but only `{}` is allowed here",
+                    short(instance),
+                    short(expected_value)
+                ),
+            )
+            .label("invalid value");
+            // The one direct constant: an environment's `hpa: false`.
+            let help = if field == "hpa" {
+                Some("write the environment's HPA as `{min, max, cpu}`, or `false` to run it without one (then set `replicas`)".to_owned())
+            } else {
+                help_desc
+            };
+            if let Some(h) = help {
+                pr = pr.help(h);
+            }
+            vec![pr]
+        }
         ValidationErrorKind::MinItems { limit } => vec![Problem::new(
             src,
             "catalog::invalid-value",

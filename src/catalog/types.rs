@@ -82,6 +82,106 @@ pub struct Catalog {
     /// with a letter, at most 53 characters.
     #[schemars(extend("propertyNames" = { "pattern": SERVICE_NAME, "maxLength": 53 }))]
     pub services: BTreeMap<String, Service>,
+    /// Deployment environments, keyed by name (a DNS-1123 label such as
+    /// `staging` or `prod`): what differs from the services above in each.
+    /// Every chart gets a `values-<name>.yaml` overlay and the output tree an
+    /// `environments/<name>/manifests/` render per environment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL, "maxLength": 63 }))]
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// Regex for a kubeconfig context name (EKS contexts are ARNs such as
+/// `arn:aws:eks:ap-northeast-2:111122223333:cluster/prod`).
+pub const CONTEXT: &str = "^[A-Za-z0-9][A-Za-z0-9._@:/+-]*$";
+
+/// One deployment environment: where it runs and how it differs from the
+/// services as written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// kubeconfig context `gen apply` and `gen diff` use for this environment
+    /// (default: the environment's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = CONTEXT), length(max = 253))]
+    pub context: Option<String>,
+    /// Applying to this environment needs `--yes` or an interactive
+    /// confirmation (default false).
+    #[serde(default)]
+    pub protected: bool,
+    /// The shared ingress in this environment: its `host` and `tls_secret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressOverride>,
+    /// `defaults` in this environment: `replicas` and `resources` (key by key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<DefaultsOverride>,
+    /// Per-service overrides, keyed by the name of a service of `services`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": SERVICE_NAME, "maxLength": 53 }))]
+    pub services: BTreeMap<String, ServiceOverride>,
+}
+
+/// The shared ingress, as it differs in one environment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngressOverride {
+    /// Host name clients use in this environment, e.g. `staging.sugang.karina.example`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub host: Option<String>,
+    /// Secret holding this environment's TLS certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub tls_secret: Option<String>,
+}
+
+/// `defaults`, as they differ in one environment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsOverride {
+    /// Default replica count for services without `replicas` or `hpa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 10000))]
+    pub replicas: Option<u32>,
+    /// Default resources, over `defaults.resources` key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// One service, as it differs in one environment. Each key replaces the
+/// service's own (`resources` and `env` merge key by key).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceOverride {
+    /// Fixed replica count (with `hpa`: the count when the HPA is off; it
+    /// must lie inside the HPA range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 10000))]
+    pub replicas: Option<u32>,
+    /// Horizontal pod autoscaler `{min, max, cpu}`, replacing the service's;
+    /// `false` turns it off (set `replicas` with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpa: Option<HpaOverride>,
+    /// Pods kept running during voluntary disruptions (PodDisruptionBudget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub min_available: Option<u32>,
+    /// CPU and memory, over the service's `resources` key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Container image of this environment, a full reference pinned by tag or
+    /// digest like the service's `image` (`latest` is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub image: Option<String>,
+    /// Host of the service's routes in this environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub host: Option<String>,
+    /// Literal environment variables, merged over the service's `env`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": ENV_NAME }))]
+    pub env: BTreeMap<String, String>,
 }
 
 /// Alert delivery.
@@ -147,6 +247,11 @@ pub struct ArgoCd {
     /// (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automated: Option<bool>,
+    /// The environment (a key of `environments`) this Argo CD deploys: each
+    /// Application then renders its chart with `values-<environment>.yaml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub environment: Option<String>,
 }
 
 /// Settings of a declared namespace.
@@ -456,6 +561,33 @@ pub struct Hpa {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
     pub memory: Option<u32>,
+}
+
+/// An environment's HPA: a range replacing the service's, or `false` for none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HpaOverride {
+    /// `false`: no HPA in this environment (the schema refuses `true`).
+    Off(bool),
+    /// The HPA of this environment.
+    Range(Hpa),
+}
+
+impl JsonSchema for HpaOverride {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HpaOverride".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // `if`/`else` rather than `anyOf`, so that a mistake inside the
+        // range (an unknown key, say) is reported at its node as usual.
+        let range = generator.subschema_for::<Hpa>();
+        schemars::json_schema!({
+            "description": "An HPA `{min, max, cpu}` replacing the service's, or `false`: no HPA in this environment.",
+            "if": {"type": "boolean"},
+            "then": {"const": false},
+            "else": range
+        })
+    }
 }
 
 /// Values every service inherits.

@@ -11,8 +11,10 @@
 //! Anchors, aliases and `<<` merge keys work, with a node budget against
 //! "billion laughs" expansion.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Number, Value};
@@ -34,21 +36,56 @@ pub struct NodeSpan {
 }
 
 /// JSON pointer -> source span, for every node of the document.
+///
+/// An environment's view of the catalog (`model::environment`) shares the
+/// index and adds *redirects*: a pointer to a node the environment replaces
+/// (`/services/api/replicas`) resolves to the override that replaced it
+/// (`/environments/prod/services/api/replicas`), so every check and lint rule
+/// points at the line that set the value in effect.
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
-    map: HashMap<String, NodeSpan>,
+    map: Arc<HashMap<String, NodeSpan>>,
+    redirects: Arc<BTreeMap<String, String>>,
 }
 
 impl SpanIndex {
+    /// The same index, with `pointer prefix -> replacement prefix` redirects.
+    #[must_use]
+    pub fn with_redirects(&self, redirects: BTreeMap<String, String>) -> SpanIndex {
+        SpanIndex {
+            map: Arc::clone(&self.map),
+            redirects: Arc::new(redirects),
+        }
+    }
+
+    /// The pointer after redirects: the longest redirected ancestor (or the
+    /// pointer itself) is replaced by its target.
+    pub fn resolve<'a>(&self, pointer: &'a str) -> Cow<'a, str> {
+        if self.redirects.is_empty() {
+            return Cow::Borrowed(pointer);
+        }
+        let mut p = pointer;
+        loop {
+            if let Some(to) = self.redirects.get(p) {
+                return Cow::Owned(format!("{to}{}", &pointer[p.len()..]));
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return Cow::Borrowed(pointer),
+            }
+        }
+    }
+
     /// The spans recorded for exactly this pointer.
     pub fn get(&self, pointer: &str) -> Option<&NodeSpan> {
-        self.map.get(pointer)
+        self.map.get(self.resolve(pointer).as_ref())
     }
 
     /// The spans of the pointer, or of its nearest recorded ancestor (nodes
     /// inside an alias expansion point at the alias).
     pub fn nearest(&self, pointer: &str) -> NodeSpan {
-        let mut p = pointer;
+        let resolved = self.resolve(pointer);
+        let mut p = resolved.as_ref();
         loop {
             if let Some(s) = self.map.get(p) {
                 return s.clone();
@@ -358,10 +395,12 @@ pub fn load(src: &SourceFile) -> Result<Loaded, Vec<Problem>> {
                                 for (k, v) in m {
                                     if !obj.contains_key(&k) {
                                         let p = push_pointer(&pointer, &k);
-                                        b.spans.map.entry(p).or_insert(NodeSpan {
-                                            key: Some(mspan.clone()),
-                                            value: mspan.clone(),
-                                        });
+                                        Arc::make_mut(&mut b.spans.map).entry(p).or_insert(
+                                            NodeSpan {
+                                                key: Some(mspan.clone()),
+                                                value: mspan.clone(),
+                                            },
+                                        );
                                         obj.insert(k, v);
                                     }
                                 }
@@ -499,7 +538,7 @@ impl Builder<'_> {
         let pointer = self.child_pointer();
         match self.stack.last_mut() {
             None => {
-                self.spans.map.insert(
+                Arc::make_mut(&mut self.spans.map).insert(
                     pointer,
                     NodeSpan {
                         key: None,
@@ -540,14 +579,16 @@ impl Builder<'_> {
                 let Some((key, key_span)) = pending.take() else {
                     return true;
                 };
-                self.spans.map.entry(pointer).or_insert(NodeSpan {
-                    key: Some(key_span),
-                    value: range,
-                });
+                Arc::make_mut(&mut self.spans.map)
+                    .entry(pointer)
+                    .or_insert(NodeSpan {
+                        key: Some(key_span),
+                        value: range,
+                    });
                 obj.entry(key).or_insert(value);
             }
             Some(Frame::Seq { arr, .. }) => {
-                self.spans.map.insert(
+                Arc::make_mut(&mut self.spans.map).insert(
                     pointer,
                     NodeSpan {
                         key: None,

@@ -22,9 +22,14 @@ const NOT_DONE: u8 = 1;
 /// Where the objects go.
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
-    /// Kubeconfig context to use (`kubectl config get-contexts`).
+    /// Kubeconfig context to use [default: the environment's `context`].
+    /// Selects the catalog environment whose `context` it is.
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+    /// Catalog environment to render for (its overrides, its context, its
+    /// protection) [default: the one whose `context` is --context].
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     /// Kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
@@ -43,7 +48,7 @@ impl ClusterArgs {
             policy: self.policy.clone(),
             today: today(),
             context: self.context.clone(),
-            env: None,
+            env: self.env.clone(),
             kubeconfig: self.kubeconfig.clone(),
             request_timeout: self.request_timeout,
         }

@@ -1,5 +1,6 @@
 //! Argo CD Applications (`argocd/<service>.yaml`), one per chart, when the
-//! catalog has `gitops.argocd`. Each is checked against the Application CRD
+//! catalog has `gitops.argocd` (with its `environment`, each renders the
+//! chart with `values-<environment>.yaml`). Each is checked against the Application CRD
 //! subset in `schemas/argocd-application.schema.json` before writing.
 
 use serde_json::{json, Value};
@@ -42,6 +43,11 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
                 "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
             },
         });
+        if let Some(env) = &a.environment {
+            // The chart renders with the environment's overlay (a path
+            // relative to the chart, as Argo CD resolves it).
+            spec["source"]["helm"]["valueFiles"] = json!([format!("values-{env}.yaml")]);
+        }
         if automated {
             spec["syncPolicy"]["automated"] = json!({"prune": true, "selfHeal": true});
         }

@@ -96,9 +96,20 @@ fn doc<T: Serialize + k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectM
     Ok((what, v))
 }
 
-/// Emit every manifest of the model into `tree`.
+/// Emit every manifest of the model into `tree`, under `manifests/`.
 pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), EmitError> {
-    for file in files(model, values)? {
+    emit_under(model, values, "manifests", tree)
+}
+
+/// Emit every manifest of the model into `tree` under `root` (`manifests`,
+/// or `environments/<env>/manifests` for an environment's model).
+pub fn emit_under(
+    model: &Model,
+    values: &[Values],
+    root: &str,
+    tree: &mut Tree,
+) -> Result<(), EmitError> {
+    for file in files(model, values, root)? {
         tree.insert(file.path, yaml_documents(&file.objects)?);
     }
     Ok(())
@@ -108,16 +119,16 @@ pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), Emi
 /// order.
 #[derive(Debug, Clone)]
 pub struct File {
-    /// Path in the output tree (`manifests/...`).
+    /// Path in the output tree (`<root>/...`).
     pub path: String,
     /// The objects, each validated against the Kubernetes schema.
     pub objects: Vec<Object>,
 }
 
-/// Every manifest of the model as validated objects, grouped by file:
-/// the Namespaces first, then each service's objects. `gen build` writes
-/// them; `gen apply` sends them.
-pub fn files(model: &Model, values: &[Values]) -> Result<Vec<File>, EmitError> {
+/// Every manifest of the model as validated objects, grouped by file under
+/// `root`: the Namespaces first, then each service's objects. `gen build`
+/// writes them; `gen apply` sends them.
+pub fn files(model: &Model, values: &[Values], root: &str) -> Result<Vec<File>, EmitError> {
     let mut ns_docs = Vec::new();
     for (name, ns) in &model.namespaces {
         let mut labels = ns.labels.clone();
@@ -133,7 +144,7 @@ pub fn files(model: &Model, values: &[Values]) -> Result<Vec<File>, EmitError> {
         };
         ns_docs.push(doc(&obj)?);
     }
-    let path = "manifests/namespaces.yaml".to_owned();
+    let path = format!("{root}/namespaces.yaml");
     super::validate::objects(&path, &ns_docs)?;
     let mut files = vec![File {
         path,
@@ -147,7 +158,7 @@ pub fn files(model: &Model, values: &[Values]) -> Result<Vec<File>, EmitError> {
             namespace: &svc.namespace,
         };
         let docs = render(values, &release)?;
-        let path = format!("manifests/{}/{}.yaml", svc.namespace, svc.name);
+        let path = format!("{root}/{}/{}.yaml", svc.namespace, svc.name);
         super::validate::objects(&path, &docs)?;
         files.push(File {
             path,

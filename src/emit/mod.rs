@@ -130,21 +130,50 @@ pub enum EmitError {
     },
 }
 
-/// Emit every target for the model.
-pub fn emit(model: &Model) -> Result<Tree, EmitError> {
-    emit_with(
-        model,
-        &helm::Values::all(model),
-        &crate::model::flows::derive(model),
-    )
+/// What the emitters (and lint) read besides the model, computed once.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    /// Chart values per service, in model order.
+    pub values: Vec<helm::Values>,
+    /// The flow table.
+    pub flows: Vec<crate::model::flows::Flow>,
+    /// For each of `model.environments` (same order): its chart values and flows.
+    pub environments: Vec<(Vec<helm::Values>, Vec<crate::model::flows::Flow>)>,
 }
 
-/// Emit every target, given the chart values and the flow table already
-/// computed (lint reads the same ones).
+impl Derived {
+    /// Values and flows of the model and of each of its environments.
+    pub fn of(model: &Model) -> Derived {
+        Derived {
+            values: helm::Values::all(model),
+            flows: crate::model::flows::derive(model),
+            environments: model
+                .environments
+                .iter()
+                .map(|e| {
+                    (
+                        helm::Values::all(&e.model),
+                        crate::model::flows::derive(&e.model),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Emit every target for the model, every environment included.
+pub fn emit(model: &Model) -> Result<Tree, EmitError> {
+    emit_with(model, &Derived::of(model), None)
+}
+
+/// Emit every target, given the values and flows already computed (lint
+/// reads the same ones). `only` limits the environments rendered under
+/// `environments/` (None: all); every chart carries every environment's
+/// values file either way.
 pub fn emit_with(
     model: &Model,
-    values: &[helm::Values],
-    flows: &[crate::model::flows::Flow],
+    derived: &Derived,
+    only: Option<&[String]>,
 ) -> Result<Tree, EmitError> {
     let mut tree = Tree::default();
     tree.insert(
@@ -153,11 +182,17 @@ pub fn emit_with(
     );
     // One set of values per service feeds both the charts and gen's own
     // render of them (the manifests).
-    manifests::emit(model, values, &mut tree)?;
-    helm::emit(model, values, &mut tree)?;
+    manifests::emit(model, &derived.values, &mut tree)?;
+    for (env, (values, _)) in model.environments.iter().zip(&derived.environments) {
+        if only.is_none_or(|o| o.contains(&env.name)) {
+            let root = format!("environments/{}/manifests", env.name);
+            manifests::emit_under(&env.model, values, &root, &mut tree)?;
+        }
+    }
+    helm::emit(model, &derived.values, &derived.environments, &mut tree)?;
     argocd::emit(model, &mut tree)?;
     alerts::emit(model, &mut tree)?;
     k3s::emit(model, &mut tree)?;
-    aws::emit(model, flows, &mut tree)?;
+    aws::emit(model, &derived.flows, &mut tree)?;
     Ok(tree)
 }

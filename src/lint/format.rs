@@ -6,14 +6,15 @@ use serde_json::{json, Value};
 
 use super::{all, Report, Rule, Severity};
 
-/// `--format json`: `{"findings": [...], "summary": {...}}`.
+/// `--format json`: `{"findings": [...], "summary": {...}}`. A finding that
+/// only environments have carries `"environments": [names]`.
 pub fn json(report: &Report) -> String {
     let findings: Vec<Value> = report
         .findings
         .iter()
         .map(|f| {
             let (line, column) = f.line_col();
-            json!({
+            let mut v = json!({
                 "rule": f.rule,
                 "severity": f.severity.as_str(),
                 "message": f.problem.message,
@@ -21,7 +22,13 @@ pub fn json(report: &Report) -> String {
                 "line": line,
                 "column": column,
                 "help": f.problem.help,
-            })
+            });
+            // Only on findings that exist in some environments and not in
+            // the catalog's default values.
+            if !f.environments.is_empty() {
+                v["environments"] = json!(f.environments);
+            }
+            v
         })
         .collect();
     let counts = report.counts();
@@ -105,7 +112,7 @@ pub fn sarif(report: &Report, tool_version: &str) -> String {
                 .problem
                 .source()
                 .location(f.problem.span.end.max(f.problem.span.start));
-            json!({
+            let mut v = json!({
                 "ruleId": f.rule,
                 "ruleIndex": index(f.rule),
                 "level": f.severity.sarif(),
@@ -121,7 +128,11 @@ pub fn sarif(report: &Report, tool_version: &str) -> String {
                         }
                     }
                 }]
-            })
+            });
+            if !f.environments.is_empty() {
+                v["properties"] = json!({"environments": f.environments});
+            }
+            v
         })
         .collect();
     pretty(&json!({

@@ -206,6 +206,9 @@ pub struct Finding {
     pub severity: Severity,
     /// The located diagnostic (message, span, help).
     pub problem: Problem,
+    /// The environments it occurs in when the base catalog does not have it
+    /// (its message then ends with ` (environment <name>)`); empty otherwise.
+    pub environments: Vec<String>,
 }
 
 impl Finding {
@@ -272,6 +275,20 @@ fn service_of(pointer: &str) -> Option<String> {
     Some(name.replace("~1", "/").replace("~0", "~"))
 }
 
+/// One model to lint: the catalog's, or an environment's.
+pub struct Target<'a> {
+    /// The environment, or None for the catalog's own (default) model.
+    pub environment: Option<&'a str>,
+    /// The catalog as this model sees it (`model::environment::view`).
+    pub parsed: &'a Parsed,
+    /// The model.
+    pub model: &'a Model,
+    /// Its chart values.
+    pub values: &'a [Values],
+    /// Its flow table.
+    pub flows: &'a [Flow],
+}
+
 /// Run every enabled rule.
 pub fn run(
     parsed: &Parsed,
@@ -281,23 +298,142 @@ pub fn run(
     policy: &Policy,
     today: &str,
 ) -> Report {
-    let waivers: BTreeMap<&str, &[String]> = model
+    run_targets(
+        &[Target {
+            environment: None,
+            parsed,
+            model,
+            values,
+            flows,
+        }],
+        policy,
+        today,
+    )
+}
+
+/// A finding before it becomes a located diagnostic.
+struct Raw {
+    rule: &'static Rule,
+    severity: Severity,
+    hit: Hit,
+    span: std::ops::Range<usize>,
+    environments: Vec<String>,
+}
+
+/// Run every enabled rule on each target (the catalog's model first, then
+/// environments). A finding of an environment that the catalog's model has
+/// too is reported once, as the catalog's; one found in environments only is
+/// reported once, naming them.
+pub fn run_targets(targets: &[Target], policy: &Policy, today: &str) -> Report {
+    let mut report = Report::default();
+    let mut raw: Vec<Raw> = Vec::new();
+    // Identity of a finding -> its index in `raw`; catalog's findings first.
+    type Id = (&'static str, usize, usize, String);
+    let mut seen: BTreeMap<Id, usize> = BTreeMap::new();
+    for t in targets {
+        let found = collect(t, policy, today, &mut report.waived);
+        for r in found {
+            let id = (r.rule.id, r.span.start, r.span.end, r.hit.message.clone());
+            match (seen.get(&id), t.environment) {
+                // The catalog's own (kept as they come), or an environment's
+                // the catalog has too (reported once, as the catalog's).
+                (Some(_), None) => raw.push(r),
+                (Some(&i), Some(env)) => {
+                    if let Some(q) = raw.get_mut(i).filter(|q| !q.environments.is_empty()) {
+                        if q.environments.last().map(String::as_str) != Some(env) {
+                            q.environments.push(env.to_owned());
+                        }
+                    }
+                }
+                (None, env) => {
+                    seen.insert(id, raw.len());
+                    raw.push(Raw {
+                        environments: env.map(|e| vec![e.to_owned()]).unwrap_or_default(),
+                        ..r
+                    });
+                }
+            }
+        }
+    }
+    let Some(first) = targets.first() else {
+        return report;
+    };
+    // Findings show where secret values are, never what they are: every
+    // snippet comes from the catalog with all of them masked.
+    let secrets: Vec<std::ops::Range<usize>> = raw
+        .iter()
+        .filter(|r| SECRET_RULES.contains(&r.rule.id))
+        .map(|r| r.span.clone())
+        .collect();
+    let source = if secrets.is_empty() {
+        first.parsed.source.clone()
+    } else {
+        first.parsed.source.redacted(&secrets)
+    };
+    for r in raw {
+        let message = format!(
+            "{}{}",
+            r.hit.message,
+            crate::model::environment::suffix(&r.environments)
+        );
+        let mut problem = Problem::new(&source, r.rule.id, r.span.clone(), message)
+            .label(r.rule.summary)
+            .help(plain(r.rule.fix))
+            .severity(r.severity.miette());
+        // Found only in environments, at a node outside them (a base value
+        // the environment's overrides make a problem): show where they are.
+        for env in &r.environments {
+            let block = first
+                .parsed
+                .spans
+                .nearest(&crate::model::environment::pointer(env));
+            if r.span.start < block.value.start || block.value.end < r.span.end {
+                problem = problem.note(
+                    block.key.unwrap_or(block.value),
+                    format!("environment `{env}`"),
+                );
+            }
+        }
+        report.findings.push(Finding {
+            rule: r.rule.id,
+            severity: r.severity,
+            problem,
+            environments: r.environments,
+        });
+    }
+    report
+        .findings
+        .sort_by(|a, b| (a.problem.span.start, a.rule).cmp(&(b.problem.span.start, b.rule)));
+    report.waived.sort();
+    report.waived.dedup();
+    report
+}
+
+/// The located hits of every enabled rule on one target, minus the waived
+/// ones (recorded in `waived`).
+fn collect(
+    t: &Target,
+    policy: &Policy,
+    today: &str,
+    waived: &mut Vec<(&'static str, String)>,
+) -> Vec<Raw> {
+    let waivers: BTreeMap<&str, &[String]> = t
+        .model
         .services
         .iter()
         .map(|s| (s.name.as_str(), s.waivers.as_slice()))
         .collect();
-    let mut report = Report::default();
-    let mut raw: Vec<(&'static Rule, Severity, Hit, std::ops::Range<usize>)> = Vec::new();
+    let mut raw = Vec::new();
     for rule in all() {
         if !policy.enabled(rule.id) {
             continue;
         }
         let severity = policy.severity(rule.id).unwrap_or(rule.severity);
         let cx = Ctx {
-            model,
-            parsed,
-            values,
-            flows,
+            model: t.model,
+            parsed: t.parsed,
+            values: t.values,
+            flows: t.flows,
             policy,
             today,
             rule: rule.id,
@@ -310,47 +446,25 @@ pub fn run(
                     .get(svc.as_str())
                     .is_some_and(|w| w.iter().any(|r| r == rule.id))
                 {
-                    report.waived.push((rule.id, svc));
+                    waived.push((rule.id, svc));
                     continue;
                 }
             }
             let span = if h.key {
-                parsed.spans.key_or_value(&h.pointer)
+                t.parsed.spans.key_or_value(&h.pointer)
             } else {
-                parsed.spans.value(&h.pointer)
+                t.parsed.spans.value(&h.pointer)
             };
-            raw.push((rule, severity, h, span));
+            raw.push(Raw {
+                rule,
+                severity,
+                hit: h,
+                span,
+                environments: Vec::new(),
+            });
         }
     }
-    // Findings show where secret values are, never what they are: every
-    // snippet comes from the catalog with all of them masked.
-    let secrets: Vec<std::ops::Range<usize>> = raw
-        .iter()
-        .filter(|(r, ..)| SECRET_RULES.contains(&r.id))
-        .map(|(.., span)| span.clone())
-        .collect();
-    let source = if secrets.is_empty() {
-        parsed.source.clone()
-    } else {
-        parsed.source.redacted(&secrets)
-    };
-    for (rule, severity, h, span) in raw {
-        let problem = Problem::new(&source, rule.id, span, h.message)
-            .label(rule.summary)
-            .help(plain(rule.fix))
-            .severity(severity.miette());
-        report.findings.push(Finding {
-            rule: rule.id,
-            severity,
-            problem,
-        });
-    }
-    report
-        .findings
-        .sort_by(|a, b| (a.problem.span.start, a.rule).cmp(&(b.problem.span.start, b.rule)));
-    report.waived.sort();
-    report.waived.dedup();
-    report
+    raw
 }
 
 fn plain(md: &str) -> String {

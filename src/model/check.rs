@@ -47,6 +47,20 @@ pub fn k3s_minor(version: &str) -> Option<String> {
 
 /// Run every semantic check; return all problems.
 pub fn run(parsed: &Parsed) -> Vec<Problem> {
+    let mut out = run_view(parsed);
+    let mut cx = Ctx {
+        src: &parsed.source,
+        spans: &parsed.spans,
+        out: Vec::new(),
+    };
+    environments(&mut cx, &parsed.catalog);
+    out.append(&mut cx.out);
+    out
+}
+
+/// The checks of the catalog's content, without those of its `environments`
+/// block: what runs on an environment's view (`model::environment::view`).
+pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     let mut cx = Ctx {
         src: &parsed.source,
         spans: &parsed.spans,
@@ -64,6 +78,75 @@ pub fn run(parsed: &Parsed) -> Vec<Problem> {
         }
     }
     cx.out
+}
+
+/// The `environments` block: overrides name existing services and things
+/// that exist, and Argo CD deploys an environment that exists.
+fn environments(cx: &mut Ctx, c: &Catalog) {
+    let services: Vec<&str> = c.services.keys().map(String::as_str).collect();
+    for (env, e) in &c.environments {
+        let ep = push_pointer("/environments", env);
+        for name in e.services.keys() {
+            if c.services.contains_key(name) {
+                continue;
+            }
+            let help = match closest(name, services.iter().copied()) {
+                Some(s) => {
+                    format!("did you mean `{s}`? An environment overrides services of `services:`")
+                }
+                None => format!(
+                    "an environment overrides services of `services:`: {}",
+                    services.join(", ")
+                ),
+            };
+            let p = cx
+                .problem(
+                    "catalog::unknown-service",
+                    cx.key(&push_pointer(&push_pointer(&ep, "services"), name)),
+                    format!("environment `{env}` overrides `{name}`, which is not a service in this catalog"),
+                )
+                .label("unknown service")
+                .help(help);
+            cx.push(p);
+        }
+        if e.ingress.is_some() && c.ingress.is_none() {
+            let p = cx
+                .problem(
+                    "catalog::environment-ingress",
+                    cx.key(&push_pointer(&ep, "ingress")),
+                    format!("environment `{env}` overrides the ingress, but the catalog has no `ingress`"),
+                )
+                .label("nothing to override")
+                .help("add a top-level `ingress: {host: ..., class: nginx}`; an environment only changes its `host` and `tls_secret`");
+            cx.push(p);
+        }
+    }
+    let argo = c.gitops.as_ref().map(|g| &g.argocd);
+    if let Some(env) = argo.and_then(|a| a.environment.as_deref()) {
+        if !c.environments.contains_key(env) {
+            let names: Vec<&str> = c.environments.keys().map(String::as_str).collect();
+            let help = if names.is_empty() {
+                format!("define `environments: {{{env}: {{...}}}}`, or remove `environment` to deploy the charts' default values")
+            } else {
+                match closest(env, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? Environments: {}", names.join(", ")),
+                    None => format!(
+                        "use one of the catalog's environments: {}",
+                        names.join(", ")
+                    ),
+                }
+            };
+            let p = cx
+                .problem(
+                    "catalog::unknown-environment",
+                    cx.val("/gitops/argocd/environment"),
+                    format!("Argo CD deploys environment `{env}`, which is not in `environments`"),
+                )
+                .label("unknown environment")
+                .help(help);
+            cx.push(p);
+        }
+    }
 }
 
 /// Labels gen sets itself on Namespaces.

@@ -9,6 +9,7 @@
 //! `Model` only exists if the catalog passed every check.
 
 pub mod check;
+pub mod environment;
 pub mod flows;
 pub mod image;
 pub mod quantity;
@@ -52,6 +53,46 @@ pub struct Model {
     pub argocd: Option<crate::catalog::types::ArgoCd>,
     /// Alert delivery, if any.
     pub alerting: Option<crate::catalog::types::Alerting>,
+    /// The catalog's environments, sorted by name (empty in an environment's
+    /// own model).
+    pub environments: Vec<Environment>,
+    /// In an environment's model ([`Model::in_environment`]): its name.
+    pub environment: Option<String>,
+}
+
+/// A deployment environment of the catalog.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// Name, a DNS-1123 label.
+    pub name: String,
+    /// kubeconfig context to deploy with (the catalog's `context`, else the name).
+    pub context: String,
+    /// Whether deploying needs an explicit confirmation.
+    pub protected: bool,
+    /// Catalog pointer of the environment, e.g. `/environments/prod`.
+    pub pointer: String,
+    /// The model with the environment's overrides applied.
+    pub model: Model,
+}
+
+impl Model {
+    /// The catalog's environments, sorted by name.
+    pub fn environments(&self) -> impl Iterator<Item = &Environment> {
+        self.environments.iter()
+    }
+
+    /// The environment called `name`, if the catalog has it.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The model of environment `name`: the base model with the
+    /// environment's overrides applied, validated by [`analyze`] with the same
+    /// checks as the base. It is built once, in `analyze`, and borrowed here;
+    /// clone it to own it. Charts, manifests and lint run on it unchanged.
+    pub fn in_environment(&self, name: &str) -> Option<&Model> {
+        self.environment(name).map(|e| &e.model)
+    }
 }
 
 /// A namespace.
@@ -256,10 +297,47 @@ pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
     let Some(parsed) = parsed else {
         return Err(Problems(problems).finish());
     };
-    let semantic = check::run(&parsed);
+    // An environment whose block was repaired is not checked: its findings
+    // could be artefacts of the repair, even where they point at the base.
+    let repaired = |name: &str| {
+        let p = environment::pointer(name);
+        tainted
+            .iter()
+            .any(|t| p == *t || p.starts_with(&format!("{t}/")) || t.is_empty())
+    };
+    let views: Vec<(String, Parsed)> = parsed
+        .catalog
+        .environments
+        .keys()
+        .filter(|name| !repaired(name))
+        .filter_map(|name| environment::view(&parsed, name).map(|v| (name.clone(), v)))
+        .collect();
+    let semantic = environment::merge_problems(
+        &parsed,
+        check::run(&parsed),
+        views
+            .iter()
+            .map(|(name, view)| (name.clone(), check::run_view(view)))
+            .collect(),
+    );
     if problems.is_empty() {
         if semantic.is_empty() {
-            let model = resolve(&parsed);
+            let mut model = resolve(&parsed);
+            model.environments = views
+                .iter()
+                .map(|(name, view)| {
+                    let e = &parsed.catalog.environments[name];
+                    let mut m = resolve(view);
+                    m.environment = Some(name.clone());
+                    Environment {
+                        name: name.clone(),
+                        context: e.context.clone().unwrap_or_else(|| name.clone()),
+                        protected: e.protected,
+                        pointer: environment::pointer(name),
+                        model: m,
+                    }
+                })
+                .collect();
             return Ok((parsed, model));
         }
         return Err(Problems(semantic).finish());
@@ -490,5 +568,7 @@ fn resolve(parsed: &Parsed) -> Model {
         aws: c.cluster.as_ref().and_then(|cl| cl.aws.clone()),
         argocd: c.gitops.as_ref().map(|g| g.argocd.clone()),
         alerting: c.alerting.clone(),
+        environments: Vec::new(),
+        environment: None,
     }
 }

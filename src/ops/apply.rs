@@ -12,7 +12,8 @@ use std::time::Duration;
 use super::build::BuildError;
 use super::lint::load_policy;
 use crate::apply::{Desired, Target};
-use crate::check;
+use crate::check_environments;
+use crate::model::Model;
 
 /// Options shared by the cluster commands.
 #[derive(Debug, Clone)]
@@ -76,33 +77,87 @@ pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
     })?;
     let name = opts.catalog.to_string_lossy().into_owned();
     let policy = load_policy(&opts.catalog, opts.policy.as_deref()).map_err(BuildError::from)?;
-    let checked = check(&name, &bytes, &policy, &opts.today).map_err(BuildError::Compile)?;
+    // The base first (lint errors in another environment do not block this
+    // one), then the environment the options select, linted as well.
+    let none: &[String] = &[];
+    let base = check_environments(&name, &bytes, &policy, &opts.today, Some(none))
+        .map_err(BuildError::Compile)?;
+    let environment = select(&base.model, opts)?;
+    let checked = match &environment {
+        Some(env) => check_environments(
+            &name,
+            &bytes,
+            &policy,
+            &opts.today,
+            Some(std::slice::from_ref(env)),
+        )
+        .map_err(BuildError::Compile)?,
+        None => base,
+    };
     if checked.report.has_errors() {
         return Err(BuildError::Lint(checked.report).into());
     }
-    let context = match (&opts.context, &opts.env) {
-        (Some(c), _) => c.clone(),
-        (None, _) => {
-            return Err(PrepareError::Usage {
-                message: "which cluster? no --context given".into(),
-                help: "name the kubeconfig context: `--context NAME` (`kubectl config get-contexts` lists them)".into(),
-            })
-        }
+    let (model, context, protected) = match environment
+        .as_deref()
+        .and_then(|e| checked.model.environment(e))
+    {
+        Some(env) => (
+            &env.model,
+            opts.context.clone().unwrap_or_else(|| env.context.clone()),
+            env.protected,
+        ),
+        None => match &opts.context {
+            Some(c) => (&checked.model, c.clone(), false),
+            None => {
+                return Err(PrepareError::Usage {
+                    message: "which cluster? neither --context nor --env was given".into(),
+                    help: "name the kubeconfig context (`--context NAME`; `kubectl config get-contexts` lists them) or a catalog environment (`--env NAME`)".into(),
+                })
+            }
+        },
     };
-    let values = crate::emit::helm::Values::all(&checked.model);
-    let files = crate::emit::manifests::files(&checked.model, &values)
+    let values = crate::emit::helm::Values::all(model);
+    let files = crate::emit::manifests::files(model, &values, "manifests")
         .map_err(|e| BuildError::Compile(e.into()))?;
     Ok(Prepared {
-        desired: Desired::new(&checked.model.project, &files),
+        desired: Desired::new(&model.project, &files),
         target: Target {
             context,
             kubeconfig: opts.kubeconfig.clone(),
             request_timeout: opts.request_timeout,
         },
-        environment: None,
-        protected: false,
+        environment,
+        protected,
         report: checked.report,
     })
+}
+
+/// The environment the options select: `--env`, else the one whose
+/// `context` is `--context` (None: the catalog's defaults).
+fn select(model: &Model, opts: &ClusterOptions) -> Result<Option<String>, PrepareError> {
+    if let Some(env) = &opts.env {
+        // check_environments refuses unknown names with a suggestion.
+        return Ok(Some(env.clone()));
+    }
+    let Some(context) = &opts.context else {
+        return Ok(None);
+    };
+    let matching: Vec<&str> = model
+        .environments()
+        .filter(|e| &e.context == context)
+        .map(|e| e.name.as_str())
+        .collect();
+    match matching.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((*one).to_owned())),
+        many => Err(PrepareError::Usage {
+            message: format!(
+                "environments {} all use context `{context}`",
+                many.join(", ")
+            ),
+            help: "say which one with --env NAME".into(),
+        }),
+    }
 }
 
 /// Parse a duration as `90`, `90s`, `5m`, `1h` or `1m30s`.

@@ -6,7 +6,7 @@ use super::lint::{load_policy, LintError};
 use crate::diag::Problems;
 use crate::lint::Report;
 use crate::write::{self, Drift, WriteError};
-use crate::{check, CompileError};
+use crate::{check_environments, CompileError};
 
 /// Options of `gen build`.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct BuildOptions {
     pub allow_lint_errors: bool,
     /// Today, `YYYY-MM-DD` (UTC), for waiver expiry.
     pub today: String,
+    /// Render and lint only these environments (`--env`); empty: all of them.
+    pub environments: Vec<String>,
 }
 
 /// What `gen build` did.
@@ -36,6 +38,8 @@ pub enum BuildOutcome {
         files: usize,
         /// Number of services.
         services: usize,
+        /// Environments rendered under `environments/`.
+        environments: Vec<String>,
         /// Lint findings (none at error severity unless allowed).
         report: Report,
     },
@@ -110,7 +114,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
     })?;
     let name = opts.catalog.to_string_lossy().into_owned();
     let policy = load_policy(&opts.catalog, opts.policy.as_deref())?;
-    let compiled = check(&name, &bytes, &policy, &opts.today)?;
+    let only = (!opts.environments.is_empty()).then_some(opts.environments.as_slice());
+    let compiled = check_environments(&name, &bytes, &policy, &opts.today, only)?;
     let out = opts
         .out
         .clone()
@@ -136,6 +141,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
         out,
         files: compiled.tree.len(),
         services: compiled.model.services.len(),
+        environments: compiled
+            .model
+            .environments()
+            .map(|e| e.name.clone())
+            .filter(|n| only.is_none_or(|o| o.contains(n)))
+            .collect(),
         report: compiled.report,
     })
 }

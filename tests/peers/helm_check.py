@@ -6,7 +6,12 @@ For every chart under OUT_DIR/charts/<service>/:
   * `helm lint --strict` reports no error and no warning;
   * rendering with default values (release name = service, namespace = the
     service's namespace) parses to exactly the objects of
-    OUT_DIR/manifests/<namespace>/<service>.yaml.
+    OUT_DIR/manifests/<namespace>/<service>.yaml;
+  * for every environment overlay values-<env>.yaml in the chart, `helm lint
+    --strict` with it is clean and the render with it (as `-f` would pass
+    it) parses to exactly the objects of
+    OUT_DIR/environments/<env>/manifests/<namespace>/<service>.yaml; and
+    every environment directory has an overlay in every chart.
 Prints one line per chart and a JSON summary on the last line; exits 1 on
 any failure.
 """
@@ -106,6 +111,7 @@ def main(dirs):
     kinds = {}
     broken = []
     unpinned = 0
+    env_renders = 0
     for out in dirs:
         root = os.path.join(out, "charts")
         for svc in sorted(os.listdir(root)):
@@ -134,13 +140,42 @@ def main(dirs):
                 unpinned += n
             except helm.HelmError as e:
                 problems.append(f"render: {e}")
+            overlays = sorted(f[len("values-"):-len(".yaml")] for f in os.listdir(chart_dir)
+                              if f.startswith("values-") and f.endswith(".yaml"))
+            env_root = os.path.join(out, "environments")
+            rendered_envs = sorted(os.listdir(env_root)) if os.path.isdir(env_root) else []
+            if overlays != rendered_envs:
+                problems.append(f"overlays {overlays} != environments {rendered_envs}")
+            for env in overlays:
+                with open(os.path.join(chart_dir, f"values-{env}.yaml")) as f:
+                    overlay = yaml.safe_load(f) or {}
+                report = helm.lint(chart_dir, overlay, strict=True)
+                for m in report.get("messages", []):
+                    if m["severity"] >= 2:
+                        problems.append(f"lint {env}: {m['path']}: {m['error']}")
+                problems.extend(f"lint {env}: {e}" for e in report.get("errors", []))
+                manifest = os.path.join(env_root, env, "manifests", ns, svc + ".yaml")
+                if not os.path.isfile(manifest):
+                    problems.append(f"{env}: no {manifest}")
+                    continue
+                with open(manifest) as f:
+                    env_objs = docs(f.read())
+                try:
+                    helm_objs = rendered_objects(chart, overlay, svc, ns)
+                    problems.extend(f"{env}: {p}" for p in compare(helm_objs, env_objs))
+                    bad, _ = invariants(helm_objs)
+                    broken.extend(f"{svc} ({env}): {b}" for b in bad)
+                    env_renders += 1
+                except helm.HelmError as e:
+                    problems.append(f"render {env}: {e}")
             status = "ok" if not problems else "FAIL"
             print(f"{status} {out}/charts/{svc}")
             for p in problems[:40]:
                 print("   ", p)
             failures += bool(problems)
     print(json.dumps({"charts": charts, "failures": failures, "kinds": kinds,
-                      "invariants": broken, "unpinned_images": unpinned}, sort_keys=True))
+                      "invariants": broken, "unpinned_images": unpinned,
+                      "environment_renders": env_renders}, sort_keys=True))
     return 1 if failures else 0
 
 

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{EmitError, Tree, HEADER};
-use crate::model::{Model, ServiceModel};
+use crate::model::{Environment, Model, ServiceModel};
 pub use values::Values;
 
 /// Version of every generated chart. The chart's content is a function of the
@@ -98,10 +98,17 @@ fn ser_err(what: &str, e: impl std::fmt::Display) -> EmitError {
     }
 }
 
-/// Emit every chart of the model into `tree`.
-pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), EmitError> {
+/// Emit every chart of the model into `tree`; `environments` holds the
+/// values of each of `model.environments` (same order), which become the
+/// charts' `values-<environment>.yaml` overlays.
+pub fn emit(
+    model: &Model,
+    values: &[Values],
+    environments: &[(Vec<Values>, Vec<crate::model::flows::Flow>)],
+    tree: &mut Tree,
+) -> Result<(), EmitError> {
     let env = readme_env()?;
-    for (svc, values) in model.services.iter().zip(values) {
+    for (i, (svc, values)) in model.services.iter().zip(values).enumerate() {
         let base = format!("charts/{}", svc.name);
         tree.insert(
             format!("{base}/Chart.yaml"),
@@ -115,12 +122,92 @@ pub fn emit(model: &Model, values: &[Values], tree: &mut Tree) -> Result<(), Emi
         for (path, contents) in BLUEPRINTS {
             tree.insert(format!("{base}/{path}"), contents);
         }
+        for (e, (env_values, _)) in model.environments.iter().zip(environments) {
+            if let Some(over) = env_values.get(i) {
+                tree.insert(
+                    format!("{base}/values-{}.yaml", e.name),
+                    overlay_yaml(e, svc, values, over)?,
+                );
+            }
+        }
         tree.insert(
             format!("{base}/README.md"),
             readme(&env, model, svc, values, base_schema())?,
         );
     }
     Ok(())
+}
+
+/// The Helm command that installs `svc`'s chart in environment `e`.
+fn install_command(e: &Environment, svc: &ServiceModel) -> String {
+    format!(
+        "helm upgrade --install {name} charts/{name} --namespace {ns} -f charts/{name}/values-{env}.yaml --kube-context {ctx}",
+        name = svc.name,
+        ns = svc.namespace,
+        env = e.name,
+        ctx = e.context,
+    )
+}
+
+/// `values-<environment>.yaml`: only what differs from `values.yaml`, as a
+/// Helm overlay (maps merge key by key, lists and scalars replace).
+fn overlay_yaml(
+    e: &Environment,
+    svc: &ServiceModel,
+    base: &Values,
+    over: &Values,
+) -> Result<String, EmitError> {
+    let what = format!("values-{}.yaml", e.name);
+    let a = serde_json::to_value(base).map_err(|err| ser_err(&what, err))?;
+    let b = serde_json::to_value(over).map_err(|err| ser_err(&what, err))?;
+    let diff = overlay(&a, &b);
+    let what_differs = if diff.is_some() {
+        "only the values that differ from values.yaml"
+    } else {
+        "nothing differs from values.yaml"
+    };
+    let diff = diff.unwrap_or_else(|| Value::Object(Map::new()));
+    let text = serde_saphyr::to_string(&diff).map_err(|err| ser_err(&what, err))?;
+    let mut out = String::from(HEADER);
+    out.push_str(&format!(
+        "# Environment `{}`{}: {what_differs};\n# Helm merges this file over them:\n#   {}\n",
+        e.name,
+        if e.protected { " (protected)" } else { "" },
+        install_command(e, svc)
+    ));
+    out.push_str(&text);
+    Ok(out)
+}
+
+/// The Helm overlay that turns `base` into `over`: changed and new keys of
+/// maps (recursively), `null` for a removed key (Helm deletes it), a whole
+/// list or scalar where it differs. `None` when they are equal.
+pub fn overlay(base: &Value, over: &Value) -> Option<Value> {
+    if base == over {
+        return None;
+    }
+    match (base, over) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut m = Map::new();
+            for (k, v) in b {
+                match a.get(k) {
+                    Some(old) => {
+                        if let Some(d) = overlay(old, v) {
+                            m.insert(k.clone(), d);
+                        }
+                    }
+                    None => {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            for k in a.keys().filter(|k| !b.contains_key(*k)) {
+                m.insert(k.clone(), Value::Null);
+            }
+            Some(Value::Object(m))
+        }
+        _ => Some(over.clone()),
+    }
 }
 
 fn latest_waived(svc: &ServiceModel) -> bool {
@@ -439,6 +526,19 @@ fn readme(
         "unavailable".into(),
         json!(show(&v.strategy.rolling_update.max_unavailable)),
     );
+    let environments: Vec<Value> = model
+        .environments
+        .iter()
+        .map(|e| {
+            json!({
+                "name": e.name,
+                "context": e.context,
+                "protected": e.protected,
+                "command": install_command(e, svc),
+            })
+        })
+        .collect();
+    ctx.insert("environments".into(), Value::Array(environments));
     ctx.insert(
         "rows".into(),
         serde_json::to_value(&table).map_err(|e| ser_err("README", e))?,
@@ -448,4 +548,71 @@ fn readme(
         .map_err(|e| ser_err("README", e))?;
     t.render(minijinja::value::Serde(Value::Object(ctx)))
         .map_err(|e| ser_err("README", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Helm's merge of user values over chart defaults: maps key by key,
+    /// `null` deletes, anything else replaces.
+    fn coalesce(base: &Value, over: &Value) -> Value {
+        match (base, over) {
+            (Value::Object(a), Value::Object(b)) => {
+                let mut m = a.clone();
+                for (k, v) in b {
+                    match (v, a.get(k)) {
+                        (Value::Null, _) => {
+                            m.remove(k);
+                        }
+                        (_, Some(old)) => {
+                            m.insert(k.clone(), coalesce(old, v));
+                        }
+                        (_, None) => {
+                            m.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                Value::Object(m)
+            }
+            _ => over.clone(),
+        }
+    }
+
+    #[test]
+    fn overlay_is_minimal_and_merges_back() {
+        let a = json!({"x": 1, "m": {"k": "v", "gone": 1}, "l": [1, 2], "same": {"a": 1}});
+        let b = json!({"x": 2, "m": {"k": "v", "new": 3}, "l": [1], "same": {"a": 1}});
+        let o = overlay(&a, &b).unwrap();
+        assert_eq!(o, json!({"x": 2, "m": {"new": 3, "gone": null}, "l": [1]}));
+        assert_eq!(coalesce(&a, &o), b);
+        assert_eq!(overlay(&a, &a), None);
+    }
+
+    /// Every environment overlay of the golden case, merged over the chart's
+    /// values as Helm does, gives exactly the environment's values, which
+    /// `values.schema.json` accepts.
+    #[test]
+    fn environment_overlays_merge_to_valid_environment_values() {
+        let text = include_str!("../../../golden/environments/catalog.yaml");
+        let src = crate::catalog::decode("catalog.yaml", text.as_bytes()).unwrap();
+        let (_, model) = crate::model::analyze(&src).unwrap();
+        let schema = jsonschema::draft7::new(&values_schema(false)).unwrap();
+        let base = Values::all(&model);
+        let mut checked = 0;
+        for env in model.environments() {
+            for (b, e) in base.iter().zip(Values::all(&env.model)) {
+                let (b, e) = (
+                    serde_json::to_value(b).unwrap(),
+                    serde_json::to_value(&e).unwrap(),
+                );
+                let o = overlay(&b, &e).unwrap_or_else(|| json!({}));
+                let merged = coalesce(&b, &o);
+                assert_eq!(merged, e, "{}", env.name);
+                assert!(schema.is_valid(&merged), "{}", env.name);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 9);
+    }
 }
