@@ -707,3 +707,120 @@ fn rollback_reapplies_the_previous_template_or_switches_the_colour() {
     assert_eq!(code(&o), 2, "{stderr}");
     assert!(stderr.contains("did you mean `checkout`?"), "{stderr}");
 }
+
+/// The strategies catalog with two environments on the workspace's
+/// contexts: `staging` on `dead` and a protected `prod` on `test`.
+fn with_environments(ws: &Workspace) {
+    let p = ws.path("catalog.yaml");
+    let mut text = std::fs::read_to_string(&p).expect("read catalog");
+    text.push_str(
+        "\nenvironments:\n  staging:\n    context: dead\n    services:\n      catalog: {replicas: 2, min_available: 1}\n  prod:\n    context: test\n    protected: true\n    services:\n      catalog: {replicas: 6}\n",
+    );
+    std::fs::write(&p, text).expect("write catalog");
+}
+
+#[test]
+fn a_protected_context_needs_yes_or_a_confirmation() {
+    let srv = server();
+    let ws = Workspace::new(&srv.url());
+    with_environments(&ws);
+    // `--context test` is prod's context: prod's overrides, prod's protection.
+    // Without a terminal and without --yes gen shows the plan and refuses.
+    let o = ws.gen(&["apply", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("environment prod"), "{stderr}");
+    assert!(stderr.contains("context `test` is protected"), "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert!(
+        stdout.contains("dry run, would be: ") && stdout.contains("created"),
+        "{stdout}"
+    );
+    assert!(
+        user_objects(&srv).is_empty(),
+        "a refused apply changed the cluster"
+    );
+    assert!(srv
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .all(|r| r.param("dryRun") == Some("All")));
+
+    // --yes applies prod's render: 6 replicas, not the base 4.
+    let o = ws.gen(&["apply", "--env", "prod", "--yes"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 6);
+
+    // Nothing to change: no confirmation needed.
+    let o = ws.gen(&["apply", "--context", "test"]);
+    assert_eq!(code(&o), 0, "{:?}", out(&o));
+
+    // A change again, confirmed at a terminal (`script` gives gen a tty).
+    ws.edit("replicas: 6", "replicas: 7");
+    let kubeconfig = ws.path("kubeconfig");
+    let command = format!(
+        "{} apply --context test --kubeconfig {}",
+        env!("CARGO_BIN_EXE_gen"),
+        kubeconfig.display()
+    );
+    let answer = |reply: &str| {
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(ws.dir.path())
+            .env("NO_COLOR", "1")
+            .env("HOME", ws.dir.path())
+            .env("GEN_TODAY", "2026-11-22")
+            .env_remove("KUBECONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run script");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(reply.as_bytes())
+            .expect("answer");
+        child.wait_with_output().expect("wait")
+    };
+    let o = answer("n\n");
+    let (stdout, _) = out(&o);
+    assert!(
+        stdout.contains("apply these changes to the protected context `test`?"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("not applied: the confirmation was declined"),
+        "{stdout}"
+    );
+    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 6);
+    let o = answer("y\n");
+    let (stdout, _) = out(&o);
+    assert!(stdout.contains("configured"), "{stdout}");
+    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 7);
+}
+
+#[test]
+fn the_environment_picks_overrides_and_context() {
+    let srv = server();
+    let ws = Workspace::new(&srv.url());
+    with_environments(&ws);
+    // staging lives on context `dead`: --env staging goes there.
+    let o = ws.gen(&["diff", "--env", "staging"]);
+    let (_, stderr) = out(&o);
+    assert_eq!(code(&o), 3, "{stderr}");
+    assert!(stderr.contains("context `dead`"), "{stderr}");
+    // --context overrides it; the objects are staging's (2 replicas).
+    let o = ws.gen(&["apply", "--env", "staging", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("environment staging"), "{stderr}");
+    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 2);
+    let o = ws.gen(&["diff", "--env", "stagign"]);
+    let (_, stderr) = out(&o);
+    assert_eq!(code(&o), 2, "{stderr}");
+    assert!(stderr.contains("staging"), "{stderr}");
+}
