@@ -30,7 +30,14 @@ fn no_command_prints_a_secret_value() {
         // The cluster commands lint first and stop on these findings.
         &["apply", "--context", "prod", "--kubeconfig", "/nonexistent"],
         &["diff", "--context", "prod", "--kubeconfig", "/nonexistent"],
-        &["rollback", "web", "--context", "prod", "--kubeconfig", "/nonexistent"],
+        &[
+            "rollback",
+            "web",
+            "--context",
+            "prod",
+            "--kubeconfig",
+            "/nonexistent",
+        ],
     ];
     for args in runs {
         let o = common::gen(d.path(), args);
