@@ -14,7 +14,7 @@ pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
         let s = schemars::schema_for!(super::types::Catalog);
-        let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+        let mut v = s.to_value();
         strip_null(&mut v);
         v
     })

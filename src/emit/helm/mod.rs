@@ -215,7 +215,7 @@ fn base_schema() -> &'static Value {
         let root = schemars::generate::SchemaSettings::draft07()
             .into_generator()
             .into_root_schema_for::<Values>();
-        let mut v = serde_json::to_value(root).unwrap_or(Value::Null);
+        let mut v = root.to_value();
         crate::catalog::schema::strip_null(&mut v);
         tune_schema(&mut v);
         v
