@@ -313,6 +313,10 @@ fn readme_env() -> Result<minijinja::Environment<'static>, EmitError> {
 
 /// Markdown table cell text: no line breaks, `|` escaped.
 fn cell(s: &str) -> String {
+    // Most cells need no escaping: skip the three passes over them.
+    if !s.contains(['\\', '|', '\n', '\r']) {
+        return s.to_owned();
+    }
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
