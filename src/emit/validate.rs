@@ -44,23 +44,17 @@ pub(crate) fn strict(v: &mut Value) {
 /// every object of a typical catalog against it).
 struct Kind {
     kind: &'static str,
-    generate: fn() -> Value,
-    schema: OnceLock<Value>,
+    schema: fn() -> Value,
     cell: OnceLock<Option<jsonschema::Validator>>,
 }
 
 impl Kind {
-    const fn new(kind: &'static str, generate: fn() -> Value) -> Kind {
+    const fn new(kind: &'static str, schema: fn() -> Value) -> Kind {
         Kind {
             kind,
-            generate,
-            schema: OnceLock::new(),
+            schema,
             cell: OnceLock::new(),
         }
-    }
-
-    fn schema(&self) -> &Value {
-        self.schema.get_or_init(self.generate)
     }
 }
 
@@ -84,31 +78,8 @@ static KINDS: [Kind; 9] = [
 fn validator(kind: &str) -> Option<&'static jsonschema::Validator> {
     let k = KINDS.iter().find(|k| k.kind == kind)?;
     k.cell
-        .get_or_init(|| jsonschema::draft202012::new(k.schema()).ok())
+        .get_or_init(|| jsonschema::draft202012::new(&(k.schema)()).ok())
         .as_ref()
-}
-
-/// Start compiling the Kubernetes validators on a background thread, so
-/// that the work overlaps with parsing, checking and rendering the catalog
-/// (`gen build` calls this first). Without it, each kind compiles on first
-/// use; with it, whichever thread reaches a kind first compiles it and the
-/// other waits, so the results are the same.
-pub fn prepare() {
-    let _ = std::thread::Builder::new()
-        .name("gen-k8s-schemas".to_owned())
-        .spawn(|| {
-            // Generating the schemas needs no compiled meta-schema, which
-            // the main thread is building for the catalog meanwhile.
-            for k in &KINDS {
-                let _ = k.schema();
-            }
-            // Deployment (the largest) first, then in the reverse of the
-            // order the main thread meets them (namespaces.yaml comes first).
-            let _ = validator("Deployment");
-            for k in KINDS.iter().rev() {
-                let _ = validator(k.kind);
-            }
-        });
 }
 
 fn invalid(file: &str, what: &str, field: &str, why: String) -> EmitError {
@@ -303,8 +274,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn every_kind_compiles_also_from_the_background_thread() {
-        prepare();
+    fn every_kind_compiles() {
         for k in &KINDS {
             assert!(validator(k.kind).is_some(), "{} does not compile", k.kind);
         }

@@ -94,7 +94,6 @@ pub fn default_out(catalog: &Path) -> PathBuf {
 
 /// Run `gen build`.
 pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
-    crate::emit::validate::prepare();
     let bytes = std::fs::read(&opts.catalog).map_err(|source| BuildError::Read {
         path: opts.catalog.clone(),
         source,
