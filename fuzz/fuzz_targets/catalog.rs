@@ -19,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
         Err(gen::CompileError::Catalog(problems)) => {
             assert!(!problems.is_empty(), "a refusal without problems");
             for p in &problems.0 {
+                let len = p.source().text().len();
+                assert!(
+                    p.span.start <= p.span.end && p.span.end <= len,
+                    "span outside the input: {p:?}"
+                );
                 let (line, col) = p.line_col();
                 assert!(line >= 1 && col >= 1, "problem without a location: {p:?}");
             }
