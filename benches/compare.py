@@ -3,6 +3,7 @@
 
 Usage (from the repository root, after `bash scripts/test.sh` made the venvs):
     .venv/bin/python benches/compare.py [--runs N] [--quick] > /tmp/bench.md
+    python3 benches/compare.py --only-check [--runs N]   # section 6 alone, no venv
 
 Measures (medians of N runs, default 5; the slow peers run min(N, 3) times):
   1. `gen build` vs `cp -r` of the tree it produced (the I/O floor), 1000 services
@@ -34,6 +35,7 @@ for i, a in enumerate(sys.argv):
     if a == "--runs":
         RUNS = int(sys.argv[i + 1])
 QUICK = "--quick" in sys.argv
+ONLY_CHECK = "--only-check" in sys.argv
 
 
 def run(cmd, **kw):
@@ -76,9 +78,32 @@ def gen_build(cat, out):
     return once
 
 
+def check_examples(rows):
+    """6: `gen build --check` on each example, whole process (spawn included)."""
+    for ex in ["karina", "msa-k3s", "ordersystem", "strategies"]:
+        cat = os.path.join(ROOT, "examples", ex, "catalog.yaml")
+        t = median(lambda: run([GEN, "build", cat, "--check"])[0], max(RUNS, 10))
+        rows.append((f"gen build --check, examples/{ex} (whole process)", f"{t * 1000:.1f} ms", "20 ms",
+                     t / 0.020, "<= 1.0x"))
+
+
+def table(rows):
+    out = ["| measurement | gen | peer / goal | ratio | goal |", "|---|---:|---:|---:|---|"]
+    for name, a, b, ratio, goal in rows:
+        out.append(f"| {name} | {a} | {b} | {ratio:.2f}x | {goal} |")
+    return out
+
+
 def main():
     if not os.path.exists(GEN):
         raise SystemExit("build first: cargo build --release")
+    if ONLY_CHECK:
+        # Section 6 alone: needs no venv and no peer tool.
+        rows = []
+        check_examples(rows)
+        print("\n".join([f"Command: `python3 {' '.join(sys.argv)}` (medians of {max(RUNS, 10)} runs)", ""]
+                        + table(rows)))
+        return
     tmp = tempfile.mkdtemp(prefix="gen-bench-")
     rows = []
     report = ["# Benchmark run", "", f"Command: `{' '.join(['.venv/bin/python'] + sys.argv)}` "
@@ -157,16 +182,9 @@ def main():
                  ckv_t / lint_t, ">= 100x faster"))
 
     # 6: --check on each example.
-    for ex in ["karina", "msa-k3s", "ordersystem", "strategies"]:
-        cat = os.path.join(ROOT, "examples", ex, "catalog.yaml")
-        t = median(lambda: run([GEN, "build", cat, "--check"])[0], max(RUNS, 10))
-        rows.append((f"gen build --check, examples/{ex} (whole process)", f"{t * 1000:.1f} ms", "20 ms",
-                     t / 0.020, "<= 1.0x"))
+    check_examples(rows)
 
-    report.append("| measurement | gen | peer / goal | ratio | goal |")
-    report.append("|---|---:|---:|---:|---|")
-    for name, a, b, ratio, goal in rows:
-        report.append(f"| {name} | {a} | {b} | {ratio:.2f}x | {goal} |")
+    report.extend(table(rows))
     print("\n".join(report))
     shutil.rmtree(tmp, ignore_errors=True)
 

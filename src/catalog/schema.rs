@@ -14,7 +14,7 @@ pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
         let s = schemars::schema_for!(super::types::Catalog);
-        let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+        let mut v = s.to_value();
         strip_null(&mut v);
         v
     })
@@ -66,6 +66,26 @@ pub fn schema_text() -> String {
     s
 }
 
+/// The catalog schema compiled into code at build time from the committed
+/// `schemas/catalog.schema.json` (tests/schema.rs holds that file equal to
+/// [`schema`], generated from the types). It only answers "valid or not":
+/// a valid catalog, the usual case, then needs no run-time compilation of
+/// the schema (the largest single cost of a small `gen build`); the errors
+/// of an invalid one still come from the run-time validator, whose error
+/// paths the diagnostics are written against.
+#[jsonschema::validator(
+    path = "schemas/catalog.schema.json",
+    methods = { is_valid = true, validate = false, iter_errors = false }
+)]
+struct Precompiled;
+
+/// Whether the build-time and the run-time validators agree on `value`
+/// (for tests: `check` trusts the first's "valid").
+#[doc(hidden)]
+pub fn validators_agree(value: &Value) -> bool {
+    validator().is_some_and(|v| v.is_valid(value) == Precompiled::is_valid(value))
+}
+
 fn validator() -> Option<&'static jsonschema::Validator> {
     static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
     V.get_or_init(|| jsonschema::draft202012::new(schema()).ok())
@@ -75,6 +95,9 @@ fn validator() -> Option<&'static jsonschema::Validator> {
 /// Validate the loaded document against the schema; every error becomes a
 /// [`Problem`] located at its node.
 pub fn check(src: &SourceFile, doc: &Loaded) -> Vec<Problem> {
+    if Precompiled::is_valid(&doc.value) {
+        return Vec::new();
+    }
     let Some(v) = validator() else {
         return vec![Problem::new(
             src,
@@ -732,5 +755,43 @@ fn type_help(expected: &[&str], found: &Value, field: &str, written: &str) -> Op
             Some(format!("write a list: `{field}: [{}]`", short(found)))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every example, golden and bad catalog: both validators agree, and
+    /// both answers occur.
+    #[test]
+    fn precompiled_and_runtime_validators_agree() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["examples", "golden"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                files.push(e.unwrap().path().join("catalog.yaml"));
+            }
+        }
+        for e in std::fs::read_dir(root.join("tests/bad")).unwrap() {
+            files.push(e.unwrap().path());
+        }
+        let (mut valid, mut invalid) = (0, 0);
+        for f in files.iter().filter(|f| f.is_file()) {
+            let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
+            let Ok(loaded) = super::super::yaml::load(&SourceFile::new("c.yaml", text)) else {
+                continue;
+            };
+            assert!(validators_agree(&loaded.value), "{}", f.display());
+            if Precompiled::is_valid(&loaded.value) {
+                valid += 1;
+            } else {
+                invalid += 1;
+            }
+        }
+        assert!(
+            valid >= 8 && invalid >= 30,
+            "{valid} valid, {invalid} invalid"
+        );
     }
 }

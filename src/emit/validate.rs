@@ -4,7 +4,6 @@
 //! before anything is written. A violation is a bug in gen, reported as an
 //! internal error naming the file, the object and the field.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -19,7 +18,7 @@ use super::EmitError;
 
 fn schema_of<T: schemars::JsonSchema>() -> Value {
     let root = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
-    let mut v = serde_json::to_value(root).unwrap_or(Value::Null);
+    let mut v = root.to_value();
     strict(&mut v);
     v
 }
@@ -40,28 +39,47 @@ pub(crate) fn strict(v: &mut Value) {
     }
 }
 
-fn validators() -> &'static BTreeMap<&'static str, jsonschema::Validator> {
-    static V: OnceLock<BTreeMap<&'static str, jsonschema::Validator>> = OnceLock::new();
-    V.get_or_init(|| {
-        let schemas = [
-            ("Namespace", schema_of::<Namespace>()),
-            ("ServiceAccount", schema_of::<ServiceAccount>()),
-            ("ConfigMap", schema_of::<ConfigMap>()),
-            ("Service", schema_of::<Service>()),
-            ("Deployment", schema_of::<Deployment>()),
-            (
-                "HorizontalPodAutoscaler",
-                schema_of::<HorizontalPodAutoscaler>(),
-            ),
-            ("PodDisruptionBudget", schema_of::<PodDisruptionBudget>()),
-            ("Ingress", schema_of::<Ingress>()),
-            ("NetworkPolicy", schema_of::<NetworkPolicy>()),
-        ];
-        schemas
-            .into_iter()
-            .filter_map(|(k, s)| jsonschema::draft202012::new(&s).ok().map(|v| (k, v)))
-            .collect()
-    })
+/// The validator of one Kubernetes kind, compiled on first use: a run only
+/// pays for the kinds it emits (compiling a schema costs more than checking
+/// every object of a typical catalog against it).
+struct Kind {
+    kind: &'static str,
+    schema: fn() -> Value,
+    cell: OnceLock<Option<jsonschema::Validator>>,
+}
+
+impl Kind {
+    const fn new(kind: &'static str, schema: fn() -> Value) -> Kind {
+        Kind {
+            kind,
+            schema,
+            cell: OnceLock::new(),
+        }
+    }
+}
+
+static KINDS: [Kind; 9] = [
+    Kind::new("Namespace", schema_of::<Namespace>),
+    Kind::new("ServiceAccount", schema_of::<ServiceAccount>),
+    Kind::new("ConfigMap", schema_of::<ConfigMap>),
+    Kind::new("Service", schema_of::<Service>),
+    Kind::new("Deployment", schema_of::<Deployment>),
+    Kind::new(
+        "HorizontalPodAutoscaler",
+        schema_of::<HorizontalPodAutoscaler>,
+    ),
+    Kind::new("PodDisruptionBudget", schema_of::<PodDisruptionBudget>),
+    Kind::new("Ingress", schema_of::<Ingress>),
+    Kind::new("NetworkPolicy", schema_of::<NetworkPolicy>),
+];
+
+/// The compiled schema of `kind` (None: not a kind gen emits, or its schema
+/// does not compile).
+fn validator(kind: &str) -> Option<&'static jsonschema::Validator> {
+    let k = KINDS.iter().find(|k| k.kind == kind)?;
+    k.cell
+        .get_or_init(|| jsonschema::draft202012::new(&(k.schema)()).ok())
+        .as_ref()
 }
 
 fn invalid(file: &str, what: &str, field: &str, why: String) -> EmitError {
@@ -131,7 +149,7 @@ pub fn objects(file: &str, docs: &[Object]) -> Result<(), EmitError> {
 
 fn one(file: &str, what: &str, doc: &Value) -> Result<(), EmitError> {
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-    let Some(v) = validators().get(kind) else {
+    let Some(v) = validator(kind) else {
         return Err(invalid(
             file,
             what,
@@ -254,6 +272,14 @@ fn label_value(v: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_kind_compiles() {
+        for k in &KINDS {
+            assert!(validator(k.kind).is_some(), "{} does not compile", k.kind);
+        }
+        assert!(validator("Pod").is_none());
+    }
 
     #[test]
     fn unknown_field_is_refused() {

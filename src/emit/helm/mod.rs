@@ -302,7 +302,7 @@ fn base_schema() -> &'static Value {
         let root = schemars::generate::SchemaSettings::draft07()
             .into_generator()
             .into_root_schema_for::<Values>();
-        let mut v = serde_json::to_value(root).unwrap_or(Value::Null);
+        let mut v = root.to_value();
         crate::catalog::schema::strip_null(&mut v);
         tune_schema(&mut v);
         v
@@ -400,6 +400,10 @@ fn readme_env() -> Result<minijinja::Environment<'static>, EmitError> {
 
 /// Markdown table cell text: no line breaks, `|` escaped.
 fn cell(s: &str) -> String {
+    // Most cells need no escaping: skip the three passes over them.
+    if !s.contains(['\\', '|', '\n', '\r']) {
+        return s.to_owned();
+    }
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
