@@ -12,6 +12,15 @@ fn committed_schema_matches_types() {
     );
 }
 
+/// The Kubernetes kind schemas compiled into gen at build time are the ones
+/// k8s-openapi generates (made strict); `GEN_BLESS=1` rewrites them.
+#[test]
+fn committed_k8s_schemas_match_openapi() {
+    for (path, generated) in gen::emit::validate::kind_schemas() {
+        common::assert_matches_file(&common::root().join(path), &generated);
+    }
+}
+
 #[test]
 fn gen_schema_prints_the_committed_schema() {
     let o = common::gen(&common::root(), &["schema"]);

@@ -39,47 +39,96 @@ pub(crate) fn strict(v: &mut Value) {
     }
 }
 
-/// The validator of one Kubernetes kind, compiled on first use: a run only
-/// pays for the kinds it emits (compiling a schema costs more than checking
-/// every object of a typical catalog against it).
+/// One Kubernetes kind: its schema as generated from k8s-openapi (the
+/// authority, compiled at run time only to explain a violation), and the same
+/// schema compiled into code at build time from its committed copy in
+/// `schemas/k8s/` (tests/schema.rs holds the two equal). The build-time one
+/// only answers "valid or not"; a valid object, the only kind a correct gen
+/// renders, then costs no run-time compilation (compiling the nine schemas
+/// was most of a small `gen build --check`).
 struct Kind {
     kind: &'static str,
+    file: &'static str,
     schema: fn() -> Value,
+    precompiled: fn(&Value) -> bool,
     cell: OnceLock<Option<jsonschema::Validator>>,
 }
 
 impl Kind {
-    const fn new(kind: &'static str, schema: fn() -> Value) -> Kind {
+    const fn new(
+        kind: &'static str,
+        file: &'static str,
+        schema: fn() -> Value,
+        precompiled: fn(&Value) -> bool,
+    ) -> Kind {
         Kind {
             kind,
+            file,
             schema,
+            precompiled,
             cell: OnceLock::new(),
         }
     }
+
+    /// The run-time validator, compiled on first use (None: the schema does
+    /// not compile).
+    fn validator(&self) -> Option<&jsonschema::Validator> {
+        self.cell
+            .get_or_init(|| jsonschema::draft202012::new(&(self.schema)()).ok())
+            .as_ref()
+    }
 }
 
-static KINDS: [Kind; 9] = [
-    Kind::new("Namespace", schema_of::<Namespace>),
-    Kind::new("ServiceAccount", schema_of::<ServiceAccount>),
-    Kind::new("ConfigMap", schema_of::<ConfigMap>),
-    Kind::new("Service", schema_of::<Service>),
-    Kind::new("Deployment", schema_of::<Deployment>),
-    Kind::new(
-        "HorizontalPodAutoscaler",
-        schema_of::<HorizontalPodAutoscaler>,
-    ),
-    Kind::new("PodDisruptionBudget", schema_of::<PodDisruptionBudget>),
-    Kind::new("Ingress", schema_of::<Ingress>),
-    Kind::new("NetworkPolicy", schema_of::<NetworkPolicy>),
-];
+/// `KINDS`: each kind (named by its k8s-openapi type), its committed schema
+/// and the build-time validator compiled from it (in `precompiled`).
+macro_rules! kinds {
+    ($($kind:ident = $path:tt;)*) => {
+        mod precompiled {
+            $(
+                #[jsonschema::validator(
+                    path = $path,
+                    methods = { is_valid = true, validate = false, iter_errors = false }
+                )]
+                pub(super) struct $kind;
+            )*
+        }
 
-/// The compiled schema of `kind` (None: not a kind gen emits, or its schema
-/// does not compile).
+        static KINDS: [Kind; [$(stringify!($kind)),*].len()] = [$(
+            Kind::new(stringify!($kind), $path, schema_of::<$kind>, precompiled::$kind::is_valid),
+        )*];
+    };
+}
+
+kinds! {
+    Namespace = "schemas/k8s/namespace.schema.json";
+    ServiceAccount = "schemas/k8s/serviceaccount.schema.json";
+    ConfigMap = "schemas/k8s/configmap.schema.json";
+    Service = "schemas/k8s/service.schema.json";
+    Deployment = "schemas/k8s/deployment.schema.json";
+    HorizontalPodAutoscaler = "schemas/k8s/horizontalpodautoscaler.schema.json";
+    PodDisruptionBudget = "schemas/k8s/poddisruptionbudget.schema.json";
+    Ingress = "schemas/k8s/ingress.schema.json";
+    NetworkPolicy = "schemas/k8s/networkpolicy.schema.json";
+}
+
+/// The strict schema of every kind gen emits, as the pretty-printed text
+/// committed at its path (relative to the repository root) in `schemas/k8s/`.
+pub fn kind_schemas() -> Vec<(&'static str, String)> {
+    KINDS
+        .iter()
+        .map(|k| {
+            let mut text = serde_json::to_string_pretty(&(k.schema)()).unwrap_or_default();
+            text.push('\n');
+            (k.file, text)
+        })
+        .collect()
+}
+
+/// The run-time validator of `kind` (None: not a kind gen emits, or its
+/// schema does not compile).
+#[cfg(test)]
 fn validator(kind: &str) -> Option<&'static jsonschema::Validator> {
-    let k = KINDS.iter().find(|k| k.kind == kind)?;
-    k.cell
-        .get_or_init(|| jsonschema::draft202012::new(&(k.schema)()).ok())
-        .as_ref()
+    KINDS.iter().find(|k| k.kind == kind)?.validator()
 }
 
 fn invalid(file: &str, what: &str, field: &str, why: String) -> EmitError {
@@ -89,6 +138,10 @@ fn invalid(file: &str, what: &str, field: &str, why: String) -> EmitError {
         field: field.to_owned(),
         why,
     }
+}
+
+fn no_schema(file: &str, what: &str, kind: &str) -> EmitError {
+    invalid(file, what, "/kind", format!("no schema for kind `{kind}`"))
 }
 
 /// A JSON Schema shipped in `schemas/` (a CRD subset), compiled once.
@@ -149,21 +202,24 @@ pub fn objects(file: &str, docs: &[Object]) -> Result<(), EmitError> {
 
 fn one(file: &str, what: &str, doc: &Value) -> Result<(), EmitError> {
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-    let Some(v) = validator(kind) else {
-        return Err(invalid(
-            file,
-            what,
-            "/kind",
-            format!("no schema for kind `{kind}`"),
-        ));
+    let Some(k) = KINDS.iter().find(|k| k.kind == kind) else {
+        return Err(no_schema(file, what, kind));
     };
-    if let Some(e) = v.iter_errors(doc).next() {
-        return Err(invalid(
-            file,
-            what,
-            &e.instance_path().to_string(),
-            e.to_string(),
-        ));
+    // The build-time validator's "valid" is trusted; anything else is
+    // explained (or, should the two ever disagree, accepted) by the run-time
+    // one, whose errors the messages are written against.
+    if !(k.precompiled)(doc) {
+        let Some(v) = k.validator() else {
+            return Err(no_schema(file, what, kind));
+        };
+        if let Some(e) = v.iter_errors(doc).next() {
+            return Err(invalid(
+                file,
+                what,
+                &e.instance_path().to_string(),
+                e.to_string(),
+            ));
+        }
     }
     let name = doc
         .pointer("/metadata/name")
@@ -287,6 +343,109 @@ mod tests {
             "metadata": {"name": "x"}, "dataa": {}});
         let e = one("f.yaml", "ConfigMap x", &doc).unwrap_err().to_string();
         assert!(e.contains("ConfigMap x") && e.contains("f.yaml"), "{e}");
+    }
+
+    /// A broken object is refused by the build-time validator and explained
+    /// by the run-time one: the same error, word for word, as before.
+    #[test]
+    fn broken_object_keeps_its_message() {
+        let doc = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x", "labelz": {}},
+            "spec": {"replicas": 1, "selector": {}, "template": {}}});
+        let k = KINDS.iter().find(|k| k.kind == "Deployment").unwrap();
+        assert!(!(k.precompiled)(&doc));
+        let e = one("manifests/x.yaml", "Deployment x", &doc).unwrap_err();
+        let EmitError::Invalid {
+            file,
+            what,
+            field,
+            why,
+        } = &e
+        else {
+            panic!("{e}")
+        };
+        assert_eq!(
+            (file.as_str(), what.as_str(), field.as_str(), why.as_str()),
+            (
+                "manifests/x.yaml",
+                "Deployment x",
+                "/metadata",
+                "Additional properties are not allowed ('labelz' was unexpected)"
+            )
+        );
+        assert_eq!(
+            e.to_string(),
+            "internal error: manifests/x.yaml: Deployment x is invalid at /metadata: \
+             Additional properties are not allowed ('labelz' was unexpected)"
+        );
+    }
+
+    /// The build-time and the run-time validators agree: on every object of
+    /// the examples' and golden cases' manifests (all valid), and on broken
+    /// ones.
+    #[test]
+    fn build_time_and_run_time_validators_agree() {
+        use crate::diag::SourceFile;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let agree = |doc: &Value| {
+            let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+            let Some(k) = KINDS.iter().find(|k| k.kind == kind) else {
+                return;
+            };
+            let runtime = k.validator().unwrap().is_valid(doc);
+            assert_eq!((k.precompiled)(doc), runtime, "{kind}: {doc}");
+        };
+        let mut dirs = Vec::new();
+        for top in ["examples", "golden"] {
+            for e in std::fs::read_dir(root.join(top)).unwrap().flatten() {
+                dirs.push(e.path().join("out"));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(d) = dirs.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    if !p.ends_with("templates") {
+                        dirs.push(p);
+                    }
+                    continue;
+                }
+                if p.extension().is_none_or(|x| x != "yaml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap();
+                for part in text.split("\n---\n") {
+                    let src =
+                        SourceFile::new("m.yaml", part.trim_start_matches("---\n").to_owned());
+                    let Ok(loaded) = crate::catalog::yaml::load(&src) else {
+                        continue;
+                    };
+                    let v = loaded.value;
+                    if v.get("apiVersion").is_none() {
+                        continue;
+                    }
+                    agree(&v);
+                    if let Some(kind) = v.get("kind").and_then(Value::as_str) {
+                        seen.insert(kind.to_owned());
+                    }
+                    // The same object broken: an unknown field at the top,
+                    // a wrong type in its metadata.
+                    let mut bad = v.clone();
+                    bad["bogus"] = json!(1);
+                    agree(&bad);
+                    let mut bad = v.clone();
+                    bad["metadata"]["name"] = json!(7);
+                    agree(&bad);
+                }
+            }
+        }
+        for k in &KINDS {
+            assert!(seen.contains(k.kind), "no example renders a {}", k.kind);
+        }
     }
 
     #[test]
