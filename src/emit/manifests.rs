@@ -109,10 +109,12 @@ pub fn emit_under(
     root: &str,
     tree: &mut Tree,
 ) -> Result<(), EmitError> {
-    for file in files(model, values, root)? {
+    // One file at a time: the objects' JSON is dropped as soon as its YAML
+    // is in the tree, so peak memory stays at the output's size.
+    each_file(model, values, root, |file| {
         tree.insert(file.path, yaml_documents(&file.objects)?);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// One manifest file: its path in the output tree and its objects in apply
@@ -129,6 +131,22 @@ pub struct File {
 /// `root`: the Namespaces first, then each service's objects. `gen build`
 /// writes them; `gen apply` sends them.
 pub fn files(model: &Model, values: &[Values], root: &str) -> Result<Vec<File>, EmitError> {
+    let mut files = Vec::new();
+    each_file(model, values, root, |f| {
+        files.push(f);
+        Ok(())
+    })?;
+    Ok(files)
+}
+
+/// Render and validate the files of [`files`] one by one, handing each to
+/// `sink`.
+fn each_file(
+    model: &Model,
+    values: &[Values],
+    root: &str,
+    mut sink: impl FnMut(File) -> Result<(), EmitError>,
+) -> Result<(), EmitError> {
     let mut ns_docs = Vec::new();
     for (name, ns) in &model.namespaces {
         let mut labels = ns.labels.clone();
@@ -146,10 +164,10 @@ pub fn files(model: &Model, values: &[Values], root: &str) -> Result<Vec<File>, 
     }
     let path = format!("{root}/namespaces.yaml");
     super::validate::objects(&path, &ns_docs)?;
-    let mut files = vec![File {
+    sink(File {
         path,
         objects: ns_docs,
-    }];
+    })?;
     for (svc, values) in model.services.iter().zip(values) {
         let release = Release {
             chart: &svc.name,
@@ -160,12 +178,12 @@ pub fn files(model: &Model, values: &[Values], root: &str) -> Result<Vec<File>, 
         let docs = render(values, &release)?;
         let path = format!("{root}/{}/{}.yaml", svc.namespace, svc.name);
         super::validate::objects(&path, &docs)?;
-        files.push(File {
+        sink(File {
             path,
             objects: docs,
-        });
+        })?;
     }
-    Ok(files)
+    Ok(())
 }
 
 /// `gen.selectorLabels`.
