@@ -2,6 +2,9 @@
 # The whole test suite, from a fresh machine: installs the Python peer tools
 # into ./.venv, then runs the CI gates (fmt, clippy -D warnings) and every test.
 # Usage: bash scripts/test.sh
+# In CI (CI=true), or whenever GEN_FUZZ_SECONDS is set, it then fuzzes each
+# cargo-fuzz target for GEN_FUZZ_SECONDS (default 30; 0 skips) with
+# scripts/fuzz.sh, which installs cargo-fuzz into ./.tools on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +40,28 @@ set -e
 # One plain closing line with the totals over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+if [[ "$status" -ne 0 ]]; then
+  exit "$status"
+fi
+
+# The shortened, time-bounded fuzz run (the full length is in BENCHMARKS.md).
+# Without ASan and with 16 codegen units the first build takes ~5 min
+# instead of ~9; gen has no unsafe code for ASan to watch.
+fuzz_seconds="${GEN_FUZZ_SECONDS:-}"
+if [[ -z "$fuzz_seconds" && "${CI:-}" == true ]]; then
+  fuzz_seconds=30
+fi
+if [[ -n "$fuzz_seconds" && "$fuzz_seconds" != 0 ]]; then
+  echo "== fuzz: ${fuzz_seconds}s per target"
+  fuzz_log="$(mktemp)"
+  trap 'rm -f "$log" "$fuzz_log"' EXIT
+  for target in catalog policy; do
+    if ! FUZZ_SANITIZER=none FUZZ_CODEGEN_UNITS=16 bash scripts/fuzz.sh "$fuzz_seconds" "$target" >"$fuzz_log" 2>&1; then
+      tail -n 60 "$fuzz_log" >&2
+      echo "fuzz: target $target failed; the input is in fuzz/artifacts/$target/" >&2
+      exit 1
+    fi
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$fuzz_log" | tail -n 1)"
+    echo "fuzz: $target passed, ${runs:-?} inputs"
+  done
+fi

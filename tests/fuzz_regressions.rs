@@ -2,18 +2,17 @@
 //! minimized reproducer in `tests/fuzz/regressions/` (`catalog-*` through
 //! `gen::check`, `policy-*` through `Policy::parse`) and every file of the
 //! seed corpus (examples, golden cases, `tests/bad/`, the policy seeds).
-//! gen must not panic; an accepted catalog must lint and print in every
-//! format; a refusal must carry problems located inside the input.
+//! Each goes through the very checks the fuzz targets run (`fuzz/harness.rs`,
+//! included below): gen must not panic; an accepted catalog must lint and
+//! print in every format and build each environment alone to the same
+//! bytes; a refusal must carry problems located inside the input.
 
 mod common;
+#[path = "../fuzz/harness.rs"]
+mod harness;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-
-use gen::lint::{format, Policy};
-use gen::Problem;
-
-const TODAY: &str = "2026-11-22";
 
 fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -36,71 +35,28 @@ fn catalogs_in(dir: &str) -> Vec<PathBuf> {
     v
 }
 
-fn assert_located(what: &str, problems: &[Problem]) {
-    assert!(!problems.is_empty(), "{what}: refused without a problem");
-    for p in problems {
-        let text = p.source().text();
-        assert!(
-            p.span.start <= p.span.end && p.span.end <= text.len(),
-            "{what}: span {:?} outside the {}-byte input: {p:?}",
-            p.span,
-            text.len()
-        );
-        let (line, col) = p.line_col();
-        assert!(line >= 1 && col >= 1, "{what}: {p:?}");
-        assert!(!p.message.is_empty(), "{what}: empty message: {p:?}");
+/// Run one input through a fuzz target's checks; true if accepted.
+fn run(path: &Path, target: fn(&[u8]) -> bool) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match catch_unwind(AssertUnwindSafe(|| target(&bytes))) {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            let why = e
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| e.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            panic!("{}: {why}", path.display())
+        }
     }
 }
 
-/// Run one catalog the way the `catalog` fuzz target does; true if accepted.
 fn run_catalog(path: &Path) -> bool {
-    let what = path.display().to_string();
-    let bytes = std::fs::read(path).expect("read catalog");
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let r = gen::check("catalog.yaml", &bytes, &Policy::default(), TODAY);
-        if let Ok(c) = &r {
-            let _ = format::json(&c.report);
-            let _ = format::sarif(&c.report, "0.0.0");
-            let _ = format::github(&c.report);
-        }
-        r
-    }));
-    match result {
-        Err(_) => panic!("{what}: gen panicked"),
-        Ok(Ok(_)) => true,
-        Ok(Err(gen::CompileError::Catalog(problems))) => {
-            assert_located(&what, &problems.0);
-            false
-        }
-        Ok(Err(e)) => panic!("{what}: internal error: {e}"),
-    }
+    run(path, harness::catalog)
 }
 
-/// Run one policy the way the `policy` fuzz target does; true if accepted.
 fn run_policy(path: &Path) -> bool {
-    let what = path.display().to_string();
-    let bytes = std::fs::read(path).expect("read policy");
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return false;
-    };
-    let catalog = std::fs::read(common::root().join("examples/msa-k3s/catalog.yaml")).unwrap();
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        Policy::parse("gen-policy.yaml", text).map(|p| {
-            let report = gen::lint_only("catalog.yaml", &catalog, &p, TODAY)
-                .expect("the example catalog is valid");
-            let _ = format::json(&report);
-            let _ = format::sarif(&report, "0.0.0");
-            let _ = format::github(&report);
-        })
-    }));
-    match result {
-        Err(_) => panic!("{what}: gen panicked"),
-        Ok(Ok(())) => true,
-        Ok(Err(problems)) => {
-            assert_located(&what, &problems.0);
-            false
-        }
-    }
+    run(path, harness::policy)
 }
 
 #[test]

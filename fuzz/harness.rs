@@ -1,0 +1,118 @@
+//! What the fuzz targets check, in one place: the cargo-fuzz targets in
+//! `fuzz_targets/` and `tests/fuzz_regressions.rs` (which replays the
+//! reproducers and the seed corpus under `cargo test`) both include this
+//! file, so the properties cannot drift apart and a change to gen's API
+//! that breaks the fuzz targets breaks `cargo test` first.
+//!
+//! A broken property panics; that is what libFuzzer records as a crash.
+
+// Each includer uses only part of it.
+#![allow(dead_code)]
+
+use gen::lint::{format, Policy};
+use gen::Problem;
+
+/// The date waivers are judged against; fixed so runs are reproducible.
+pub const TODAY: &str = "2026-11-22";
+
+/// The catalog every policy input is applied to.
+pub const POLICY_CATALOG: &[u8] = include_bytes!("../examples/msa-k3s/catalog.yaml");
+
+/// At most this many environments are re-checked one by one per input.
+const MAX_ENVIRONMENTS: usize = 3;
+
+/// A refusal must carry problems, each located inside the input.
+pub fn assert_located(problems: &[Problem]) {
+    assert!(!problems.is_empty(), "a refusal without problems");
+    for p in problems {
+        let len = p.source().text().len();
+        assert!(
+            p.span.start <= p.span.end && p.span.end <= len,
+            "span {:?} outside the {len}-byte input: {p:?}",
+            p.span
+        );
+        let (line, col) = p.line_col();
+        assert!(line >= 1 && col >= 1, "problem without a location: {p:?}");
+        assert!(!p.message.is_empty(), "problem without a message: {p:?}");
+    }
+}
+
+fn print_every_format(report: &gen::lint::Report) {
+    let _ = format::json(report);
+    let _ = format::sarif(report, "0.0.0");
+    let _ = format::github(report);
+    for f in &report.findings {
+        let _ = f.line_col();
+    }
+}
+
+/// Arbitrary bytes as a catalog: decode, parse, validate, emit every
+/// environment, lint, print every lint format. An accepted catalog with
+/// environments must also build each environment alone, to the same bytes
+/// as the full build, and refuse an environment it does not define.
+/// Returns whether the catalog was accepted.
+pub fn catalog(data: &[u8]) -> bool {
+    let policy = Policy::default();
+    match gen::check("catalog.yaml", data, &policy, TODAY) {
+        Ok(checked) => {
+            print_every_format(&checked.report);
+            let names: Vec<String> = checked
+                .model
+                .environments()
+                .take(MAX_ENVIRONMENTS)
+                .map(|e| e.name.clone())
+                .collect();
+            for name in &names {
+                let only = std::slice::from_ref(name);
+                let alone =
+                    gen::check_environments("catalog.yaml", data, &policy, TODAY, Some(only))
+                        .unwrap_or_else(|e| panic!("environment `{name}` alone: {e}"));
+                let prefix = format!("environments/{name}/");
+                for (path, bytes) in alone.tree.iter() {
+                    if path.starts_with(&prefix) {
+                        assert_eq!(
+                            checked.tree.get(path),
+                            Some(bytes),
+                            "{path}: differs between `--env {name}` and the full build"
+                        );
+                    }
+                }
+            }
+            let unknown = [String::from("no-such-environment-\u{1f980}")];
+            match gen::check_environments("catalog.yaml", data, &policy, TODAY, Some(&unknown)) {
+                Err(gen::CompileError::UnknownEnvironment { .. }) => {}
+                other => panic!(
+                    "an undefined environment was not refused: {:?}",
+                    other.err()
+                ),
+            }
+            true
+        }
+        Err(gen::CompileError::Catalog(problems)) => {
+            assert_located(&problems.0);
+            false
+        }
+        Err(e) => panic!("internal error on a catalog: {e}"),
+    }
+}
+
+/// Arbitrary bytes as `gen-policy.yaml`, applied to [`POLICY_CATALOG`].
+/// A refused policy carries located problems; an accepted one lints and
+/// prints in every format. Returns whether the policy was accepted.
+pub fn policy(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    match Policy::parse("gen-policy.yaml", text) {
+        Ok(policy) => {
+            let report = gen::lint_only("catalog.yaml", POLICY_CATALOG, &policy, TODAY)
+                .expect("the example catalog is valid");
+            print_every_format(&report);
+            true
+        }
+        Err(problems) => {
+            assert_located(&problems.0);
+            false
+        }
+    }
+}
