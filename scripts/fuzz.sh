@@ -51,9 +51,11 @@ run() {
   local t="$1"
   seed "$t"
   mkdir -p "fuzz/artifacts/$t"
+  local extra=()
+  read -r -a extra <<<"${FUZZ_ARGS:-}"
   cargo fuzz run --sanitizer "$sanitizer" --codegen-units "$cgu" "$t" "$PWD/fuzz/corpus/$t" -- \
     -max_total_time="$seconds" -dict="$PWD/fuzz/$t.dict" \
-    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${FUZZ_ARGS:-}
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${extra[@]+"${extra[@]}"}
 }
 
 case "$target" in
