@@ -813,8 +813,18 @@ fn the_environment_picks_overrides_and_context() {
     let (_, stderr) = out(&o);
     assert_eq!(code(&o), 3, "{stderr}");
     assert!(stderr.contains("context `dead`"), "{stderr}");
-    // --context overrides it; the objects are staging's (2 replicas).
+    // --context overrides it; the objects are staging's (2 replicas). But
+    // `test` is the protected prod's context: protection follows the
+    // cluster, so staging's settings need the confirmation there too.
     let o = ws.gen(&["apply", "--env", "staging", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("context `test` is protected"), "{stderr}");
+    assert!(
+        user_objects(&srv).is_empty(),
+        "a refused apply changed the cluster"
+    );
+    let o = ws.gen(&["apply", "--env", "staging", "--context", "test", "--yes"]);
     let (stdout, stderr) = out(&o);
     assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("environment staging"), "{stderr}");
@@ -823,4 +833,40 @@ fn the_environment_picks_overrides_and_context() {
     let (_, stderr) = out(&o);
     assert_eq!(code(&o), 2, "{stderr}");
     assert!(stderr.contains("staging"), "{stderr}");
+}
+
+#[test]
+fn a_context_of_no_environment_is_refused_when_the_catalog_has_environments() {
+    let srv = server();
+    let ws = Workspace::new(&srv.url());
+    with_environments(&ws);
+    // A second name for a cluster (or a typo) must not get the defaults
+    // and slip past prod's protection: gen asks which environment.
+    let before = srv.requests().len();
+    for args in [
+        &["apply", "--context", "prod-admin", "--yes"][..],
+        &["diff", "--context", "prod-admin"][..],
+    ] {
+        let command = args[0];
+        let o = ws.gen(args);
+        let (stdout, stderr) = out(&o);
+        assert_eq!(code(&o), 2, "{command}: {stdout}\n{stderr}");
+        // The help is wrapped to the terminal width; compare it unwrapped.
+        let flat = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains("context `prod-admin` belongs to no environment of the catalog"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            flat.contains("prod (context `test`, protected), staging (context `dead`)")
+                && flat.contains("--env NAME"),
+            "{command}: {stderr}"
+        );
+    }
+    assert_eq!(
+        srv.requests().len(),
+        before,
+        "a refused command reached the server"
+    );
+    assert!(user_objects(&srv).is_empty());
 }

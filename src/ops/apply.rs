@@ -44,7 +44,8 @@ pub struct Prepared {
     /// The catalog environment the objects are rendered for (None: the
     /// defaults).
     pub environment: Option<String>,
-    /// Whether the environment is protected (changes need confirmation).
+    /// Whether changes need confirmation: the environment is protected, or
+    /// the context is a protected environment's.
     pub protected: bool,
     /// Lint findings (no errors).
     pub report: crate::lint::Report,
@@ -97,7 +98,7 @@ pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
     if checked.report.has_errors() {
         return Err(BuildError::Lint(checked.report).into());
     }
-    let (model, context, protected) = match environment
+    let (model, context, env_protected) = match environment
         .as_deref()
         .and_then(|e| checked.model.environment(e))
     {
@@ -116,6 +117,14 @@ pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
             }
         },
     };
+    // Protection follows the cluster as well as the settings: another
+    // environment's render sent to a protected environment's context needs
+    // the same confirmation as that environment's own.
+    let protected = env_protected
+        || checked
+            .model
+            .environments()
+            .any(|e| e.protected && e.context == context);
     let values = crate::emit::helm::Values::all(model);
     let files = crate::emit::manifests::files(model, &values, "manifests")
         .map_err(|e| BuildError::Compile(e.into()))?;
@@ -133,7 +142,11 @@ pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
 }
 
 /// The environment the options select: `--env`, else the one whose
-/// `context` is `--context` (None: the catalog's defaults).
+/// `context` is `--context`. None (the catalog's defaults) only for a
+/// catalog without environments: in one with environments, a context that
+/// belongs to none of them is refused rather than given the defaults (a
+/// second context name for a protected cluster would otherwise slip past
+/// its protection and its settings).
 fn select(model: &Model, opts: &ClusterOptions) -> Result<Option<String>, PrepareError> {
     if let Some(env) = &opts.env {
         // check_environments refuses unknown names with a suggestion.
@@ -148,7 +161,23 @@ fn select(model: &Model, opts: &ClusterOptions) -> Result<Option<String>, Prepar
         .map(|e| e.name.as_str())
         .collect();
     match matching.as_slice() {
-        [] => Ok(None),
+        [] if model.environments().next().is_none() => Ok(None),
+        [] => Err(PrepareError::Usage {
+            message: format!("context `{context}` belongs to no environment of the catalog"),
+            help: format!(
+                "the catalog's environments: {}; say whose settings to apply with --env NAME (with --context {context} to send them to this context), or give the environment's own context",
+                model
+                    .environments()
+                    .map(|e| format!(
+                        "{} (context `{}`{})",
+                        e.name,
+                        e.context,
+                        if e.protected { ", protected" } else { "" }
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
         [one] => Ok(Some((*one).to_owned())),
         many => Err(PrepareError::Usage {
             message: format!(
