@@ -793,7 +793,7 @@ fn a_protected_context_needs_yes_or_a_confirmation() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("not applied: the confirmation was declined"),
+        stdout.contains("nothing changed: the confirmation was declined"),
         "{stdout}"
     );
     assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 6);
@@ -819,7 +819,10 @@ fn the_environment_picks_overrides_and_context() {
     let o = ws.gen(&["apply", "--env", "staging", "--context", "test"]);
     let (stdout, stderr) = out(&o);
     assert_eq!(code(&o), 2, "{stdout}\n{stderr}");
-    assert!(stderr.contains("context `test` is protected"), "{stderr}");
+    assert!(
+        stderr.contains("context `test` is protected (environment `prod`)"),
+        "{stderr}"
+    );
     assert!(
         user_objects(&srv).is_empty(),
         "a refused apply changed the cluster"
@@ -869,4 +872,42 @@ fn a_context_of_no_environment_is_refused_when_the_catalog_has_environments() {
         "a refused command reached the server"
     );
     assert!(user_objects(&srv).is_empty());
+}
+
+#[test]
+fn rollback_on_a_protected_context_needs_yes() {
+    let srv = server();
+    let ws = Workspace::new(&srv.url());
+    with_environments(&ws);
+    let image = |srv: &ApiServer| {
+        deployment(srv, "catalog")["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        code(&ws.gen(&["apply", "--env", "prod", "--yes", "--wait"])),
+        0
+    );
+    ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
+    assert_eq!(
+        code(&ws.gen(&["apply", "--env", "prod", "--yes", "--wait"])),
+        0
+    );
+    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+
+    // No terminal, no --yes: refused, nothing changed.
+    let o = ws.gen(&["rollback", "catalog", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("context `test` is protected (environment `prod`)"),
+        "{stderr}"
+    );
+    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+
+    let o = ws.gen(&["rollback", "catalog", "--env", "prod", "--yes"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
 }

@@ -91,7 +91,7 @@ pub enum ApplyError {
     #[error("context `{context}` is protected (environment `{environment}`): refusing to change it without confirmation")]
     #[diagnostic(
         code(gen::apply::protected),
-        help("review the change summary above, then re-run with --yes (or run it in a terminal to confirm interactively)")
+        help("re-run with --yes, or in a terminal to confirm interactively (gen apply shows the change summary above first)")
     )]
     Refused {
         /// The context.
@@ -100,7 +100,7 @@ pub enum ApplyError {
         environment: String,
     },
     /// The operator answered no.
-    #[error("not applied: the confirmation was declined")]
+    #[error("nothing changed: the confirmation was declined")]
     #[diagnostic(code(gen::apply::declined))]
     Declined,
     /// A Deployment's rollout failed.

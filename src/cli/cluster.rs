@@ -239,6 +239,19 @@ impl Observer for Bars {
 }
 
 /// Ask on the terminal; anything but `y`/`yes` is no.
+/// Ask before changing a protected context: why not to go on, if so.
+/// Without a terminal there is nobody to ask, so gen refuses.
+fn refusal(context: &str, environment: &str, question: &str) -> Option<ApplyError> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Some(ApplyError::Refused {
+            context: context.to_owned(),
+            environment: environment.to_owned(),
+        });
+    }
+    (!confirm(question)).then_some(ApplyError::Declined)
+}
+
 fn confirm(question: &str) -> bool {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
@@ -296,7 +309,7 @@ pub fn run_apply(args: &ApplyArgs, color: bool) -> u8 {
                 force_conflicts: args.force_conflicts,
                 prune: args.prune,
             };
-            if prep.protected && !args.dry_run {
+            if let (Some(protector), false) = (&prep.protected, args.dry_run) {
                 // Show what would change before touching a protected context.
                 let plan = match engine::apply(
                     &cluster,
@@ -316,23 +329,12 @@ pub fn run_apply(args: &ApplyArgs, color: bool) -> u8 {
                     return NOT_DONE;
                 }
                 if plan.changed() && !args.yes {
-                    let environment = prep.environment.clone().unwrap_or_default();
-                    let interactive =
-                        std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-                    if !interactive {
-                        return fail(
-                            &ApplyError::Refused {
-                                context: cluster.context.clone(),
-                                environment,
-                            },
-                            color,
-                        );
-                    }
-                    if !confirm(&format!(
+                    let question = format!(
                         "apply these changes to the protected context `{}`?",
                         cluster.context
-                    )) {
-                        return fail(&ApplyError::Declined, color);
+                    );
+                    if let Some(e) = refusal(&cluster.context, protector, &question) {
+                        return fail(&e, color);
                     }
                 }
             }
@@ -460,6 +462,9 @@ pub struct RollbackArgs {
     /// Deployment revision to go back to [default: the previous one].
     #[arg(long, value_name = "N")]
     pub to_revision: Option<u64>,
+    /// Roll back on a protected context without asking.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 /// `gen rollback`.
@@ -468,25 +473,30 @@ pub fn run_rollback(args: &RollbackArgs, color: bool) -> u8 {
         &args.cluster,
         &args.catalog,
         color,
-        async |prep, cluster| match rollback::rollback(
-            &cluster,
-            &prep.desired,
-            &args.service,
-            args.to_revision,
-        )
-        .await
-        {
-            Ok(done) => {
-                println!(
-                    "{}: rolled back from {} to {}",
-                    done.what, done.from, done.to
+        async |prep, cluster| {
+            if let (Some(protector), false) = (&prep.protected, args.yes) {
+                let question = format!(
+                    "roll back service `{}` on the protected context `{}`?",
+                    args.service, cluster.context
                 );
-                eprintln!(
+                if let Some(e) = refusal(&cluster.context, protector, &question) {
+                    return fail(&e, color);
+                }
+            }
+            match rollback::rollback(&cluster, &prep.desired, &args.service, args.to_revision).await
+            {
+                Ok(done) => {
+                    println!(
+                        "{}: rolled back from {} to {}",
+                        done.what, done.from, done.to
+                    );
+                    eprintln!(
                     "note: the catalog still describes the newer state; the next `gen apply` rolls forward again unless you change it"
                 );
-                OK
+                    OK
+                }
+                Err(e) => fail(&e, color),
             }
-            Err(e) => fail(&e, color),
         },
     )
 }

@@ -44,9 +44,9 @@ pub struct Prepared {
     /// The catalog environment the objects are rendered for (None: the
     /// defaults).
     pub environment: Option<String>,
-    /// Whether changes need confirmation: the environment is protected, or
-    /// the context is a protected environment's.
-    pub protected: bool,
+    /// The protected environment that makes changes need confirmation: the
+    /// selected one, or the one whose context this is (None: unprotected).
+    pub protected: Option<String>,
     /// Lint findings (no errors).
     pub report: crate::lint::Report,
 }
@@ -105,10 +105,10 @@ pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
         Some(env) => (
             &env.model,
             opts.context.clone().unwrap_or_else(|| env.context.clone()),
-            env.protected,
+            env.protected.then(|| env.name.clone()),
         ),
         None => match &opts.context {
-            Some(c) => (&checked.model, c.clone(), false),
+            Some(c) => (&checked.model, c.clone(), None),
             None => {
                 return Err(PrepareError::Usage {
                     message: "which cluster? neither --context nor --env was given".into(),
@@ -120,11 +120,13 @@ pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
     // Protection follows the cluster as well as the settings: another
     // environment's render sent to a protected environment's context needs
     // the same confirmation as that environment's own.
-    let protected = env_protected
-        || checked
+    let protected = env_protected.or_else(|| {
+        checked
             .model
             .environments()
-            .any(|e| e.protected && e.context == context);
+            .find(|e| e.protected && e.context == context)
+            .map(|e| e.name.clone())
+    });
     let values = crate::emit::helm::Values::all(model);
     let files = crate::emit::manifests::files(model, &values, "manifests")
         .map_err(|e| BuildError::Compile(e.into()))?;
