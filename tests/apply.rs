@@ -147,6 +147,14 @@ fn versions(srv: &ApiServer) -> Vec<String> {
         .collect()
 }
 
+/// The image of the `catalog` Deployment's container.
+fn catalog_image(srv: &ApiServer) -> String {
+    deployment(srv, "catalog")["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn deployment(srv: &ApiServer, name: &str) -> Value {
     srv.get("apps/v1", "Deployment", Some("shop"), name)
         .unwrap_or_else(|| panic!("deployment {name} exists"))
@@ -655,13 +663,7 @@ fn rollback_reapplies_the_previous_template_or_switches_the_colour() {
     assert_eq!(code(&ws.gen(&["apply", "--context", "test", "--wait"])), 0);
     ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
     assert_eq!(code(&ws.gen(&["apply", "--context", "test", "--wait"])), 0);
-    let image = |srv: &ApiServer| {
-        deployment(srv, "catalog")["spec"]["template"]["spec"]["containers"][0]["image"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
     let o = ws.gen(&["rollback", "catalog", "--context", "test"]);
     let (stdout, stderr) = out(&o);
@@ -670,7 +672,7 @@ fn rollback_reapplies_the_previous_template_or_switches_the_colour() {
         stdout.contains("deployment/catalog -n shop: rolled back from revision 2 to revision 1"),
         "{stdout}"
     );
-    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
+    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
     let labels = &deployment(&srv, "catalog")["spec"]["template"]["metadata"]["labels"];
     assert!(labels.get("pod-template-hash").is_none(), "{labels}");
 
@@ -879,12 +881,6 @@ fn rollback_on_a_protected_context_needs_yes() {
     let srv = server();
     let ws = Workspace::new(&srv.url());
     with_environments(&ws);
-    let image = |srv: &ApiServer| {
-        deployment(srv, "catalog")["spec"]["template"]["spec"]["containers"][0]["image"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
     assert_eq!(
         code(&ws.gen(&["apply", "--env", "prod", "--yes", "--wait"])),
         0
@@ -894,7 +890,7 @@ fn rollback_on_a_protected_context_needs_yes() {
         code(&ws.gen(&["apply", "--env", "prod", "--yes", "--wait"])),
         0
     );
-    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
     // No terminal, no --yes: refused, nothing changed.
     let o = ws.gen(&["rollback", "catalog", "--context", "test"]);
@@ -904,10 +900,10 @@ fn rollback_on_a_protected_context_needs_yes() {
         stderr.contains("context `test` is protected (environment `prod`)"),
         "{stderr}"
     );
-    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
     let o = ws.gen(&["rollback", "catalog", "--env", "prod", "--yes"]);
     let (stdout, stderr) = out(&o);
     assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
-    assert_eq!(image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
+    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
 }
