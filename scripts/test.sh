@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the Python peer tools
-# into ./.venv, then runs the CI gates (fmt, clippy -D warnings) and every test.
+# into ./.venv and builds hclfmt into ./.tools, then runs the CI gates
+# (fmt, clippy -D warnings) and every test.
 # Usage: bash scripts/test.sh
 # In CI (CI=true), or whenever GEN_FUZZ_SECONDS is set, it then fuzzes each
 # cargo-fuzz target for GEN_FUZZ_SECONDS (default 30; 0 skips) with
@@ -25,6 +26,9 @@ if [[ ! -x "$CHECKOV_VENV/bin/python" ]]; then
   python3 -m venv "$CHECKOV_VENV"
 fi
 "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-checkov.txt
+# HCL's own formatter (what terraform fmt is built on), from Debian's
+# packages into ./.tools: terraform is on none of the reachable registries.
+bash scripts/hclfmt.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
