@@ -208,9 +208,9 @@ enum Command {
         after_help = "Examples:\n  gen diff --context prod\n  gen diff --context prod --color never > drift.diff   # a drift check in CI\n\nThe desired side is the server's own dry-run of the apply, so defaults and other\nmanagers' fields do not show as drift; managed fields and status are stripped, and Secret\nvalues are always redacted. Objects that `gen apply --prune` would delete show as removed.\n\nExit codes: 0 no drift, 1 drift, 2 invalid catalog, kubeconfig or context, 3 cluster errors."
     )]
     Diff(cluster::DiffArgs),
-    /// Roll a service back: previous ReplicaSet, or the other blue-green colour.
+    /// Roll back a service: previous ReplicaSet, other colour, or canary off.
     #[command(
-        after_help = "Examples:\n  gen rollback api --context prod                  # previous revision\n  gen rollback api --context prod --to-revision 3\n  gen rollback web --context prod                  # blue-green: switch the colour back\n\nThe catalog still describes the newer state afterwards: fix it, or the next `gen apply`\nrolls forward again.\n\nExit codes: 0 rolled back, 2 nothing to roll back to or unknown service, 3 cluster errors."
+        after_help = "Examples:\n  gen rollback api --context prod                  # previous revision\n  gen rollback api --context prod --to-revision 3\n  gen rollback web --context prod                  # blue-green: switch the colour back\n  gen rollback search --context prod               # canary: 0% of requests, canary scaled to 0\n\nThe catalog still describes the newer state afterwards: fix it, or the next `gen apply`\nrolls forward again.\n\nExit codes: 0 rolled back, 2 nothing to roll back to or unknown service, 3 cluster errors."
     )]
     Rollback(cluster::RollbackArgs),
     /// Print gen's man page (roff), or write one page per command into a directory.

@@ -907,3 +907,46 @@ fn rollback_on_a_protected_context_needs_yes() {
     assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
     assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
 }
+
+#[test]
+fn rollback_of_a_canary_service_aborts_the_canary() {
+    let srv = server();
+    let ws = Workspace::new(&srv.url());
+    assert_eq!(code(&ws.gen(&["apply", "--context", "test", "--wait"])), 0);
+    let weight = |srv: &ApiServer| {
+        srv.get(
+            "networking.k8s.io/v1",
+            "Ingress",
+            Some("shop"),
+            "search-canary",
+        )
+        .expect("canary ingress")["metadata"]["annotations"]
+            ["nginx.ingress.kubernetes.io/canary-weight"]
+            .clone()
+    };
+    assert_eq!(weight(&srv), "20");
+    let stable_before = deployment(&srv, "search")["spec"].clone();
+    assert_eq!(deployment(&srv, "search-canary")["spec"]["replicas"], 1);
+
+    let o = ws.gen(&["rollback", "search", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "canary of service/search -n shop: rolled back from 20% of requests to 0% of requests, deployment/search-canary scaled to 0"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(weight(&srv), "0");
+    assert_eq!(deployment(&srv, "search-canary")["spec"]["replicas"], 0);
+    assert_eq!(
+        deployment(&srv, "search")["spec"],
+        stable_before,
+        "the stable Deployment was touched"
+    );
+    // gen still owns both fields: the next apply restores the catalog's canary.
+    let o = ws.gen(&["apply", "--context", "test"]);
+    assert_eq!(code(&o), 0, "{:?}", out(&o));
+    assert_eq!(weight(&srv), "20");
+    assert_eq!(deployment(&srv, "search-canary")["spec"]["replicas"], 1);
+}

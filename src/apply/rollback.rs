@@ -1,15 +1,22 @@
 //! `gen rollback`: `kubectl rollout undo` for gen-managed Deployments, and
 //! the instant switch back for blue-green services.
 //!
-//! - Rolling and canary services: the Deployment's previous ReplicaSet (or
-//!   revision `--to-revision N`) holds the pod template to go back to. gen
-//!   server-side applies the Deployment from the catalog with that template
-//!   (as field manager `gen`, forced), so ownership stays with gen and the
-//!   next `gen apply` rolls forward again to what the catalog says.
+//! - Rolling services (and canary services with `--to-revision N`): the
+//!   Deployment's previous ReplicaSet (or revision N) holds the pod template
+//!   to go back to. gen server-side applies the Deployment from the catalog
+//!   with that template (as field manager `gen`, forced), so ownership stays
+//!   with gen and the next `gen apply` rolls forward again to what the
+//!   catalog says.
+//! - Canary services: the new version is the canary, so rolling back aborts
+//!   it: the canary's share of requests goes to 0 (the nginx canary
+//!   Ingress's `canary-weight`, or the weights of the ALB forward action)
+//!   and the canary Deployment is scaled to 0. The stable Deployment is not
+//!   touched.
 //! - Blue-green services: the Service's selector is switched to the other
 //!   colour, if that colour has available pods.
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::Value;
 
@@ -40,7 +47,8 @@ fn objects_of<'a>(desired: &'a Desired, service: &str) -> Vec<&'a Obj> {
 }
 
 /// Roll `service` back. `to_revision` picks a Deployment revision (rolling
-/// and canary services only).
+/// services; for a canary service it rolls the stable Deployment back
+/// instead of aborting the canary).
 pub async fn rollback(
     cluster: &Cluster,
     desired: &Desired,
@@ -65,6 +73,12 @@ pub async fn rollback(
             });
         }
         return switch_colour(cluster, svc, service).await;
+    }
+    if let (Some(canary), None) = (
+        find("Deployment", &format!("{service}-canary")),
+        to_revision,
+    ) {
+        return abort_canary(cluster, &objects, canary, service).await;
     }
     let Some(deploy) = find("Deployment", service) else {
         let known: Vec<String> = desired
@@ -162,6 +176,108 @@ async fn switch_colour(
         what: format!("service/{service} -n {ns}"),
         from: current,
         to: other.to_owned(),
+    })
+}
+
+const NGINX_CANARY_WEIGHT: &str = "nginx.ingress.kubernetes.io/canary-weight";
+const ALB_ACTIONS: &str = "alb.ingress.kubernetes.io/actions.";
+
+/// The canary's share in an Ingress as gen renders it, and the Ingress with
+/// that share set to 0; None if the Ingress splits no traffic.
+fn without_canary(ingress: &Value) -> Option<(String, Value)> {
+    let annotations = ingress["metadata"]["annotations"].as_object()?;
+    if let Some(w) = annotations.get(NGINX_CANARY_WEIGHT).and_then(Value::as_str) {
+        let mut body = ingress.clone();
+        body["metadata"]["annotations"][NGINX_CANARY_WEIGHT] = Value::String("0".into());
+        return Some((w.to_owned(), body));
+    }
+    for (key, action) in annotations {
+        if !key.starts_with(ALB_ACTIONS) {
+            continue;
+        }
+        let Ok(mut action) = serde_json::from_str::<Value>(action.as_str()?) else {
+            continue;
+        };
+        let Some(groups) = action["forwardConfig"]["targetGroups"].as_array_mut() else {
+            continue;
+        };
+        let mut share = None;
+        for g in groups.iter_mut() {
+            let canary = g["serviceName"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("-canary"));
+            if canary {
+                share = Some(g["weight"].to_string());
+            }
+            g["weight"] = Value::from(if canary { 0 } else { 100 });
+        }
+        let Some(share) = share else {
+            continue;
+        };
+        let mut body = ingress.clone();
+        body["metadata"]["annotations"][key] = Value::String(action.to_string());
+        return Some((share, body));
+    }
+    None
+}
+
+/// Abort a canary: no requests to it, no pods of it.
+async fn abort_canary(
+    cluster: &Cluster,
+    objects: &[&Obj],
+    canary: &Obj,
+    service: &str,
+) -> Result<RolledBack, ApplyError> {
+    let ns = canary.id.namespace.clone().unwrap_or_default();
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
+    let name = canary.id.name.clone();
+    if cluster
+        .call(
+            || format!("get deployment/{name} -n {ns}"),
+            deployments.get_opt(&name),
+        )
+        .await?
+        .is_none()
+    {
+        return Err(ApplyError::Rollback {
+            what: format!("deployment/{name} -n {ns}"),
+            why: "it does not exist on the cluster".into(),
+            help: format!("apply first: `gen apply --context {}`", cluster.context),
+        });
+    }
+    // Traffic first, then the pods that served it.
+    let ingresses: Api<Ingress> = Api::namespaced(cluster.client.clone(), &ns);
+    let mut shares = Vec::new();
+    for o in objects.iter().filter(|o| o.id.kind.kind == "Ingress") {
+        let Some((share, body)) = without_canary(&o.body) else {
+            continue;
+        };
+        let ing = o.id.name.clone();
+        cluster
+            .call(
+                || format!("apply ingress/{ing} -n {ns}"),
+                ingresses.patch(&ing, &pp, &Patch::Apply(&body)),
+            )
+            .await?;
+        shares.push(format!("{share}%"));
+    }
+    let mut body = canary.body.clone();
+    body["spec"]["replicas"] = Value::from(0);
+    cluster
+        .call(
+            || format!("apply deployment/{name} -n {ns}"),
+            deployments.patch(&name, &pp, &Patch::Apply(&body)),
+        )
+        .await?;
+    Ok(RolledBack {
+        what: format!("canary of service/{service} -n {ns}"),
+        from: if shares.is_empty() {
+            "running (no Ingress sends it requests)".into()
+        } else {
+            format!("{} of requests", shares.join(", "))
+        },
+        to: format!("0% of requests, deployment/{name} scaled to 0"),
     })
 }
 
@@ -269,4 +385,59 @@ async fn undo(
         from: format!("revision {current}"),
         to: format!("revision {rev}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_nginx_canary_weight_goes_to_zero() {
+        let ing = json!({"metadata": {"name": "search-canary", "annotations": {
+            "nginx.ingress.kubernetes.io/canary": "true",
+            NGINX_CANARY_WEIGHT: "20"}}});
+        let (share, body) = without_canary(&ing).expect("a canary Ingress");
+        assert_eq!(share, "20");
+        assert_eq!(body["metadata"]["annotations"][NGINX_CANARY_WEIGHT], "0");
+        assert_eq!(
+            body["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary"],
+            "true"
+        );
+    }
+
+    #[test]
+    fn the_alb_forward_action_sends_everything_to_stable() {
+        let action = r#"{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"search","servicePort":"http","weight":80},{"serviceName":"search-canary","servicePort":"http","weight":20}]}}"#;
+        let key = format!("{ALB_ACTIONS}search");
+        let ing = json!({"metadata": {"name": "search", "annotations": {
+            key.clone(): action, "alb.ingress.kubernetes.io/scheme": "internet-facing"}}});
+        let (share, body) = without_canary(&ing).expect("a weighted action");
+        assert_eq!(share, "20");
+        let after: Value =
+            serde_json::from_str(body["metadata"]["annotations"][&key].as_str().unwrap()).unwrap();
+        let weights: Vec<(String, i64)> = after["forwardConfig"]["targetGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["serviceName"].as_str().unwrap().to_owned(),
+                    g["weight"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            weights,
+            [("search".to_owned(), 100), ("search-canary".to_owned(), 0)]
+        );
+    }
+
+    #[test]
+    fn an_ingress_without_a_split_is_left_alone() {
+        let plain = json!({"metadata": {"name": "catalog", "annotations": {
+            "nginx.ingress.kubernetes.io/ssl-redirect": "true"}}});
+        assert!(without_canary(&plain).is_none());
+        assert!(without_canary(&json!({"metadata": {"name": "x"}})).is_none());
+    }
 }
