@@ -77,6 +77,10 @@ fi
     }
 
     fn run(&self, script: &str, args: &[&str]) -> Output {
+        self.run_with(script, args, &[])
+    }
+
+    fn run_with(&self, script: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         let bin = self.path("bin");
         let path = format!(
             "{}:{}",
@@ -92,6 +96,7 @@ fi
             .env("STUB_LOG", self.path("log"))
             .env("STUB_BIN", &bin)
             .env("GEN_K3S_WAIT_SECONDS", "5")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         let trace = String::from_utf8_lossy(&o.stderr);
@@ -357,4 +362,103 @@ print("ok")
         );
         assert!(!fs::read_to_string(&path).unwrap().contains(TOKEN));
     }
+}
+
+/// A stub `ip`: `ip -4|-6 route get ADDR` answers as iproute2 prints it; no
+/// IPv6 route when STUB_NO_V6 is set.
+fn ip_stub(sb: &Sandbox) {
+    write_exe(
+        &sb.path("bin/ip"),
+        r#"#!/usr/bin/env bash
+printf 'ip %s\n' "$*" >> "$STUB_LOG"
+case "$1" in
+  -4) echo "192.0.2.1 via 10.20.1.1 dev ens5 src 10.20.1.17 uid 0" ;;
+  -6) [[ -n "${STUB_NO_V6:-}" ]] && { echo "RTNETLINK answers: Network is unreachable" >&2; exit 2; }
+      echo "2001:db8::1 from :: via fe80::1 dev ens5 proto ra src 2600:1f18:aa:bb::17 metric 1024 pref medium" ;;
+esac
+"#,
+    );
+}
+
+/// K3s refuses a dual-stack cluster-cidr unless node-ip names an address of
+/// each family: with `ipv6: true` the scripts find this node's addresses
+/// (the source addresses of its default routes, here from a stub `ip`) and
+/// write both; a node without an IPv6 address is refused with what to do.
+#[test]
+fn dual_stack_nodes_get_both_addresses_as_node_ip() {
+    let catalog = SINGLE.replace(
+        "embedded_registry: true}",
+        "embedded_registry: true, ipv6: true}",
+    );
+    let sb = Sandbox::new(&catalog);
+    let shared = fs::read_to_string(sb.out.join("k3s/config/server.yaml")).unwrap();
+    assert!(shared.contains("fd42:42::/56"), "{shared}");
+    ip_stub(&sb);
+    let tok = sb.path("token");
+    ok(&sb.run(
+        "install-server.sh",
+        &["--first", "--token-file", tok.to_str().unwrap()],
+    ));
+    let config = fs::read_to_string(sb.root("etc/rancher/k3s/config.yaml")).unwrap();
+    assert!(config.starts_with(&shared), "{config}");
+    assert!(
+        config.contains("node-ip: \"10.20.1.17,2600:1f18:aa:bb::17\"\n"),
+        "{config}"
+    );
+
+    // An agent: the override variables win over the routes.
+    ok(&sb.run_with(
+        "install-agent.sh",
+        &[
+            "--server",
+            "10.20.1.17",
+            "--token-file",
+            tok.to_str().unwrap(),
+        ],
+        &[
+            ("GEN_NODE_IPV4", "10.20.2.9"),
+            ("GEN_NODE_IPV6", "2600:1f18:aa:cc::9"),
+        ],
+    ));
+    let agent = fs::read_to_string(sb.root("etc/rancher/k3s/config.yaml")).unwrap();
+    assert!(
+        agent.contains("node-ip: \"10.20.2.9,2600:1f18:aa:cc::9\"\n"),
+        "{agent}"
+    );
+
+    // No IPv6 route: refused before anything is written or installed.
+    let sb = Sandbox::new(&catalog);
+    ip_stub(&sb);
+    let o = sb.run_with(
+        "install-server.sh",
+        &[
+            "--first",
+            "--token-file",
+            sb.path("token").to_str().unwrap(),
+        ],
+        &[("STUB_NO_V6", "1")],
+    );
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("this node has no IPv6 address with a default route")
+            && stderr.contains("GEN_NODE_IPV6"),
+        "{stderr}"
+    );
+    assert!(!sb.root("etc/rancher/k3s/config.yaml").exists());
+    assert!(!sb.log().contains("installer"), "{}", sb.log());
+
+    // Single-stack catalogs write no node-ip and never ask `ip`.
+    let sb = Sandbox::new(SINGLE);
+    ok(&sb.run(
+        "install-server.sh",
+        &[
+            "--first",
+            "--token-file",
+            sb.path("token").to_str().unwrap(),
+        ],
+    ));
+    let config = fs::read_to_string(sb.root("etc/rancher/k3s/config.yaml")).unwrap();
+    assert!(!config.contains("node-ip"), "{config}");
+    assert!(!sb.log().contains("ip -"), "{}", sb.log());
 }

@@ -36,9 +36,16 @@ done
 URL="$(server_url "$SERVER")"
 install_token join
 
+NODE_IPS=""
+if [[ "$DUAL_STACK" == true ]]; then
+  NODE_IPS="$(node_ips)"
+fi
 new_tmp CONFIG
 {
   embedded config.yaml
+  if [[ -n "$NODE_IPS" ]]; then
+    printf 'node-ip: "%s"\n' "$NODE_IPS"
+  fi
   printf 'server: "%s"\n' "$URL"
 } >"$CONFIG"
 place 0600 "$CONF_DIR/config.yaml" <"$CONFIG"

@@ -50,9 +50,16 @@ fi
 install_token "$MODE"
 
 # The configuration every server shares, plus what only this one needs.
+NODE_IPS=""
+if [[ "$DUAL_STACK" == true ]]; then
+  NODE_IPS="$(node_ips)"
+fi
 new_tmp CONFIG
 {
   embedded config.yaml
+  if [[ -n "$NODE_IPS" ]]; then
+    printf 'node-ip: "%s"\n' "$NODE_IPS"
+  fi
   if [[ "$MODE" == first && "$HA" == true ]]; then
     printf 'cluster-init: true\n'
   fi

@@ -261,6 +261,7 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
             ("DEFAULT_REGION", region.clone()),
             ("EMBEDDED_REGISTRIES", k.embedded_registry.to_string()),
             ("CIS", k.cis_profile.to_string()),
+            ("DUAL_STACK", k.ipv6.to_string()),
         ];
         if server {
             v.push(("HA", (k.servers >= 3).to_string()));
