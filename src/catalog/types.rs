@@ -289,6 +289,18 @@ pub enum FlannelBackend {
     None,
 }
 
+impl FlannelBackend {
+    /// The name in the catalog and in K3s's `flannel-backend`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlannelBackend::Vxlan => "vxlan",
+            FlannelBackend::WireguardNative => "wireguard-native",
+            FlannelBackend::HostGw => "host-gw",
+            FlannelBackend::None => "none",
+        }
+    }
+}
+
 /// K3s cluster topology.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

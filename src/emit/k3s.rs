@@ -47,7 +47,7 @@ fn server_config(model: &Model, k: &K3sModel) -> Value {
     c.insert("write-kubeconfig-mode".into(), json!("0600"));
     c.insert("token-file".into(), json!(TOKEN_PATH));
     c.insert("secrets-encryption".into(), json!(true));
-    c.insert("flannel-backend".into(), json!(flannel(k.flannel_backend)));
+    c.insert("flannel-backend".into(), json!(k.flannel_backend.as_str()));
     if k.flannel_backend == FlannelBackend::None {
         c.insert("disable-network-policy".into(), json!(true));
     }
@@ -84,15 +84,6 @@ fn agent_config(k: &K3sModel) -> Value {
         c.insert("protect-kernel-defaults".into(), json!(true));
     }
     Value::Object(c)
-}
-
-fn flannel(b: FlannelBackend) -> &'static str {
-    match b {
-        FlannelBackend::Vxlan => "vxlan",
-        FlannelBackend::WireguardNative => "wireguard-native",
-        FlannelBackend::HostGw => "host-gw",
-        FlannelBackend::None => "none",
-    }
 }
 
 /// Server manifests: the ingress controller the catalog picks.

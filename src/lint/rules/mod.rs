@@ -25,6 +25,7 @@ mod hpa_memory_metric;
 mod hpa_range_narrow;
 mod image_digest_preferred;
 mod image_implicit_registry;
+mod ingress_alb_k3s_overlay;
 mod ingress_redirect_off;
 mod ingress_tls_missing;
 mod k3s_cis_off;
@@ -73,6 +74,7 @@ pub static ALL: &[&Rule] = &[
     &hpa_range_narrow::RULE,
     &image_digest_preferred::RULE,
     &image_implicit_registry::RULE,
+    &ingress_alb_k3s_overlay::RULE,
     &ingress_redirect_off::RULE,
     &ingress_tls_missing::RULE,
     &k3s_cis_off::RULE,
