@@ -58,5 +58,4 @@ export GOPATH="$work/root/usr/share/gocode"
 export GO111MODULE=off GOFLAGS='' GOTOOLCHAIN=local GOCACHE="$work/cache"
 "$GOROOT/bin/go" build -o "$tools/bin/hclfmt.tmp" github.com/hashicorp/hcl/v2/cmd/hclfmt
 mv "$tools/bin/hclfmt.tmp" "$tools/bin/hclfmt"
-echo "$hcl_version" >"$tools/bin/hclfmt.version"
 echo "built $tools/bin/hclfmt (HCL $hcl_version, Debian)"

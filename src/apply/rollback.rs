@@ -120,11 +120,7 @@ async fn switch_colour(
             services.get_opt(service),
         )
         .await?
-        .ok_or_else(|| ApplyError::Rollback {
-            what: format!("service/{service} -n {ns}"),
-            why: "it does not exist on the cluster".into(),
-            help: format!("apply first: `gen apply --context {}`", cluster.context),
-        })?;
+        .ok_or_else(|| not_on_cluster(format!("service/{service} -n {ns}"), cluster))?;
     let current = live
         .spec
         .as_ref()
@@ -240,11 +236,10 @@ async fn abort_canary(
         .await?
         .is_none()
     {
-        return Err(ApplyError::Rollback {
-            what: format!("deployment/{name} -n {ns}"),
-            why: "it does not exist on the cluster".into(),
-            help: format!("apply first: `gen apply --context {}`", cluster.context),
-        });
+        return Err(not_on_cluster(
+            format!("deployment/{name} -n {ns}"),
+            cluster,
+        ));
     }
     // Traffic first, then the pods that served it.
     let ingresses: Api<Ingress> = Api::namespaced(cluster.client.clone(), &ns);
@@ -281,6 +276,15 @@ async fn abort_canary(
     })
 }
 
+/// `what` should be on the cluster, and is not: gen has not applied it yet.
+fn not_on_cluster(what: String, cluster: &Cluster) -> ApplyError {
+    ApplyError::Rollback {
+        what,
+        why: "it does not exist on the cluster".into(),
+        help: format!("apply first: `gen apply --context {}`", cluster.context),
+    }
+}
+
 fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<u64> {
     meta.annotations.as_ref()?.get(REVISION)?.parse().ok()
 }
@@ -297,11 +301,7 @@ async fn undo(
     let live = cluster
         .call(|| format!("get {what}"), deployments.get_opt(&name))
         .await?
-        .ok_or_else(|| ApplyError::Rollback {
-            what: what.clone(),
-            why: "it does not exist on the cluster".into(),
-            help: format!("apply first: `gen apply --context {}`", cluster.context),
-        })?;
+        .ok_or_else(|| not_on_cluster(what.clone(), cluster))?;
     let current = revision(&live.metadata).unwrap_or(0);
     let uid = live.metadata.uid.clone().unwrap_or_default();
     let selector = live

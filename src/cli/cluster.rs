@@ -238,7 +238,6 @@ impl Observer for Bars {
     }
 }
 
-/// Ask on the terminal; anything but `y`/`yes` is no.
 /// Ask before changing a protected context: why not to go on, if so.
 /// Without a terminal there is nobody to ask, so gen refuses.
 fn refusal(context: &str, environment: &str, question: &str) -> Option<ApplyError> {
@@ -252,6 +251,7 @@ fn refusal(context: &str, environment: &str, question: &str) -> Option<ApplyErro
     (!confirm(question)).then_some(ApplyError::Declined)
 }
 
+/// Ask on the terminal; anything but `y`/`yes` is no.
 fn confirm(question: &str) -> bool {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();

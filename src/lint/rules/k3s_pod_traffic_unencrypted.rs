@@ -29,11 +29,11 @@ fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let (Some(k), Some(a)) = (&cx.model.k3s, &cx.model.aws) else {
         return;
     };
-    let name = match k.flannel_backend {
-        FlannelBackend::Vxlan => "vxlan",
-        // Across zones host-gw is an error of its own rule.
-        FlannelBackend::HostGw | FlannelBackend::WireguardNative | FlannelBackend::None => return,
-    };
+    // Across zones host-gw is an error of its own rule.
+    if k.flannel_backend != FlannelBackend::Vxlan {
+        return;
+    }
+    let name = k.flannel_backend.as_str();
     if a.zones.len() < 2 {
         return;
     }
