@@ -17,6 +17,8 @@ use crate::catalog::types::{FlannelBackend, IngressClass};
 use crate::model::{K3sModel, Model};
 
 const COMMON: &str = include_str!("../../blueprints/k3s/common.sh");
+/// The node's addresses for a dual-stack `node-ip` (server and agent only).
+const NODE_IP: &str = include_str!("../../blueprints/k3s/node-ip.sh");
 const SERVER_MAIN: &str = include_str!("../../blueprints/k3s/install-server.sh");
 const AGENT_MAIN: &str = include_str!("../../blueprints/k3s/install-agent.sh");
 const FETCH_MAIN: &str = include_str!("../../blueprints/k3s/fetch-kubeconfig.sh");
@@ -270,6 +272,7 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
             &server_arrays,
             &embedded_fn(&server_files)?,
             COMMON,
+            NODE_IP,
             SERVER_MAIN,
         ],
     );
@@ -279,7 +282,7 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
             model.project, k.version
         ),
         &base(false),
-        &[&embedded_fn(&agent_files)?, COMMON, AGENT_MAIN],
+        &[&embedded_fn(&agent_files)?, COMMON, NODE_IP, AGENT_MAIN],
     );
     let fetch = script(
         &format!(
