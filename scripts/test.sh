@@ -30,6 +30,12 @@ fi
 # packages into ./.tools: terraform is on none of the reachable registries.
 bash scripts/hclfmt.sh
 
+# The real control plane the apply tests run on (kube-apiserver,
+# kube-controller-manager, etcd, kubectl, helm), built from their Go modules
+# into ./.tools/bin once; later runs reuse it while the pins are unchanged.
+echo "== control plane binaries (scripts/testcluster.sh build)"
+bash scripts/testcluster.sh build
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
