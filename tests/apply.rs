@@ -1,49 +1,58 @@
 //! `gen apply`, `gen diff` and `gen rollback` driven as a user runs them
-//! (the real binary, a kubeconfig file, the real `kube` client) against the
-//! API test server in `tests/apiserver/`. That server is not a cluster: it
-//! mirrors the API server's HTTP contract (discovery, server-side apply with
-//! field ownership and dry runs, label selectors, watch, a simulated
-//! Deployment controller), which is what these tests hold gen's client to.
+//! (the real binary, a kubeconfig file, the real `kube` client) against a
+//! real control plane: etcd, kube-apiserver (RBAC, Pod Security admission,
+//! an audit log of every request) and kube-controller-manager, built from
+//! their Go modules (`tests/cluster/`, `scripts/testcluster.sh`). What is
+//! not real: no kubelet (a node agent marks pods Ready), no scheduler, no
+//! network between pods.
+//!
+//! Tests share one control plane per test binary; each gets its own project
+//! and namespace (`shopN`) and its own user (a client certificate), so the
+//! audit log tells which requests a test's gen runs sent.
 
-mod apiserver;
+mod cluster;
 mod common;
 
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use apiserver::{ApiServer, Request, Rollout};
+use cluster::TestCluster;
 use serde_json::{json, Value};
 
 const PART_OF: &str = "applyset.kubernetes.io/part-of";
 
-/// A temporary workspace: the strategies example catalog and a kubeconfig
-/// with contexts `test` (the API test server) and `dead` (a closed port).
+fn cluster() -> &'static TestCluster {
+    TestCluster::shared()
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A temporary workspace: the strategies example catalog moved to project
+/// and namespace `shopN`, and a kubeconfig with contexts `test` (the control
+/// plane, as user `tester-shopN`) and `dead` (a closed port).
 struct Workspace {
     dir: tempfile::TempDir,
+    ns: String,
+    user: String,
 }
 
 impl Workspace {
-    fn new(server: &str) -> Workspace {
-        Self::with_token(server, "good-token")
-    }
-
-    fn with_token(server: &str, token: &str) -> Workspace {
+    fn new() -> Workspace {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let ns = format!("shop{n}");
         let dir = tempfile::tempdir().expect("tempdir");
         let catalog =
             std::fs::read_to_string(common::root().join("examples/strategies/catalog.yaml"))
-                .expect("example catalog");
+                .expect("example catalog")
+                .replacen("project: shop\n", &format!("project: {ns}\n"), 1)
+                .replacen("namespace: shop\n", &format!("namespace: {ns}\n"), 1);
         std::fs::write(dir.path().join("catalog.yaml"), catalog).expect("write catalog");
-        let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: test\n\
-             clusters:\n- name: test\n  cluster: {{server: '{server}'}}\n\
-             - name: dead\n  cluster: {{server: 'http://127.0.0.1:9'}}\n\
-             users:\n- name: u\n  user: {{token: {token}}}\n\
-             contexts:\n- name: test\n  context: {{cluster: test, user: u}}\n\
-             - name: dead\n  context: {{cluster: dead, user: u}}\n"
-        );
-        std::fs::write(dir.path().join("kubeconfig"), kubeconfig).expect("write kubeconfig");
-        Workspace { dir }
+        let user = format!("tester-{ns}");
+        cluster().user_kubeconfig(&user, &["system:masters"], &dir.path().join("kubeconfig"));
+        Workspace { dir, ns, user }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -73,6 +82,78 @@ impl Workspace {
             .output()
             .expect("run gen")
     }
+
+    /// `gen ARGS` that must exit 0.
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        let o = self.gen(args);
+        let (stdout, stderr) = out(&o);
+        assert_eq!(code(&o), 0, "gen {args:?}:\n{stdout}\n{stderr}");
+        (stdout, stderr)
+    }
+
+    /// The requests this workspace's gen runs sent, as the audit log has them.
+    fn requests(&self) -> Vec<Value> {
+        cluster().requests_of(&self.user)
+    }
+
+    fn get(&self, kind: &str, name: &str) -> Option<Value> {
+        cluster().get(kind, Some(&self.ns), name)
+    }
+
+    fn deployment(&self, name: &str) -> Value {
+        self.get("deployment", name)
+            .unwrap_or_else(|| panic!("deployment {name} exists in {}", self.ns))
+    }
+
+    /// The image of the `catalog` Deployment's container.
+    fn catalog_image(&self) -> String {
+        self.deployment("catalog")["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Each object of the namespace (and the namespace itself) with what
+    /// gen's field manager last wrote: equal before and after a run that
+    /// changed nothing of gen's.
+    fn gen_writes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let ns = cluster()
+            .get("namespace", None, &self.ns)
+            .expect("namespace");
+        let mut objects = vec![ns];
+        for kind in [
+            "serviceaccounts",
+            "configmaps",
+            "services",
+            "deployments",
+            "horizontalpodautoscalers",
+            "poddisruptionbudgets",
+            "networkpolicies",
+            "ingresses",
+        ] {
+            objects.extend(cluster().list(kind, &self.ns));
+        }
+        for o in objects {
+            for m in o["metadata"]["managedFields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if m["manager"] == "gen" {
+                    v.push(format!(
+                        "{}/{} gen {} {}",
+                        o["kind"].as_str().unwrap_or("?"),
+                        o["metadata"]["name"].as_str().unwrap_or("?"),
+                        m["time"],
+                        m["fieldsV1"]
+                    ));
+                }
+            }
+        }
+        v.sort();
+        v
+    }
 }
 
 fn out(o: &Output) -> (String, String) {
@@ -82,143 +163,119 @@ fn out(o: &Output) -> (String, String) {
     )
 }
 
+/// `text` without whitespace and miette's frame: wrapped messages compare
+/// as written.
+fn packed(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '│')
+        .collect()
+}
+
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exit code")
 }
 
-/// The server-side apply requests, in order.
-fn applies(reqs: &[Request]) -> Vec<&Request> {
-    reqs.iter().filter(|r| r.method == "PATCH").collect()
+/// The query parameter `name` of an audit event's request URI.
+fn param<'a>(e: &'a Value, name: &str) -> Option<&'a str> {
+    let uri = e["requestURI"].as_str()?;
+    let query = uri.split_once('?')?.1;
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
-/// `kind/name` of an apply request's body.
-fn what(r: &Request) -> String {
-    let b = r.body.as_ref().expect("apply body");
+/// `Kind/name` of an audit event's object.
+fn what(e: &Value) -> String {
     format!(
         "{}/{}",
-        b["kind"].as_str().unwrap_or("?"),
-        b["metadata"]["name"].as_str().unwrap_or("?")
+        e["objectRef"]["resource"].as_str().unwrap_or("?"),
+        e["objectRef"]["name"].as_str().unwrap_or("?")
     )
 }
 
-fn kind_rank(kind: &str) -> u8 {
-    match kind {
-        "Namespace" => 0,
-        "ServiceAccount" | "ConfigMap" => 1,
-        "Service" => 2,
-        "Deployment" => 3,
-        "HorizontalPodAutoscaler" | "PodDisruptionBudget" => 4,
-        "NetworkPolicy" => 5,
-        "Ingress" => 6,
-        other => panic!("unexpected kind {other}"),
+fn resource_rank(resource: &str) -> u8 {
+    match resource {
+        "namespaces" => 0,
+        "serviceaccounts" | "configmaps" => 1,
+        "services" => 2,
+        "deployments" => 3,
+        "horizontalpodautoscalers" | "poddisruptionbudgets" => 4,
+        "networkpolicies" => 5,
+        "ingresses" => 6,
+        other => panic!("unexpected resource {other}"),
     }
 }
 
-/// An API test server (it starts with the system namespaces a cluster
-/// has, `default` among them).
-fn server() -> ApiServer {
-    ApiServer::start()
-}
-
-/// Objects on the server besides the system namespaces it starts with.
-fn user_objects(srv: &ApiServer) -> Vec<Value> {
-    srv.objects()
-        .into_iter()
-        .filter(|o| {
-            !(o["kind"] == "Namespace"
-                && ApiServer::SYSTEM_NAMESPACES
-                    .contains(&o["metadata"]["name"].as_str().unwrap_or("")))
-        })
-        .collect()
-}
-
-/// nothing was written.
-fn versions(srv: &ApiServer) -> Vec<String> {
-    srv.objects()
+/// The server-side applies among `events` (PATCH of an object, not a
+/// subresource).
+fn applies(events: &[Value]) -> Vec<&Value> {
+    events
         .iter()
-        .map(|o| {
-            format!(
-                "{}/{}@{}",
-                o["kind"].as_str().unwrap_or("?"),
-                o["metadata"]["name"].as_str().unwrap_or("?"),
-                o["metadata"]["resourceVersion"].as_str().unwrap_or("?")
-            )
-        })
+        .filter(|e| e["verb"] == "patch" && e["objectRef"]["subresource"].is_null())
         .collect()
-}
-
-/// The image of the `catalog` Deployment's container.
-fn catalog_image(srv: &ApiServer) -> String {
-    deployment(srv, "catalog")["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn deployment(srv: &ApiServer, name: &str) -> Value {
-    srv.get("apps/v1", "Deployment", Some("shop"), name)
-        .unwrap_or_else(|| panic!("deployment {name} exists"))
 }
 
 #[test]
 fn first_apply_creates_in_dependency_order_and_the_second_changes_nothing() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
-    // --wait: the simulated controller has settled the rollouts (and their
-    // status updates) before the second run.
-    let o = ws.gen(&["apply", "--context", "test", "--wait"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    let (stdout, stderr) = ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
     assert!(stderr.contains("applying to context test"), "{stderr}");
     assert!(
-        stdout.contains("namespace/shop  ") && stdout.contains("created"),
+        stdout.contains(&format!("namespace/{ns}  ")) && stdout.contains("created"),
         "{stdout}"
     );
 
-    let reqs = srv.requests();
+    let reqs = ws.requests();
+    // The first request is discovery, before any object is touched.
+    let first = reqs[0]["requestURI"].as_str().unwrap_or_default();
+    assert!(
+        first.starts_with("/api") && reqs[0]["objectRef"].is_null(),
+        "first request: {first}"
+    );
+    assert_eq!(
+        reqs[0]["userAgent"].as_str().map(|a| a.starts_with("gen/")),
+        Some(true)
+    );
     let patches = applies(&reqs);
-    // The ApplySet parent first (so an interrupted run can still be pruned),
-    // then every object in dependency order.
-    assert_eq!(what(patches[0]), "ConfigMap/gen-applyset-shop");
-    let members: Vec<&Request> = patches[1..].to_vec();
+    // The Namespace, then the ApplySet parent in it (so an interrupted run
+    // can still be pruned), then every member in dependency order.
+    assert_eq!(what(patches[0]), format!("namespaces/{ns}"));
+    assert_eq!(what(patches[1]), format!("configmaps/gen-applyset-{ns}"));
+    let members = &patches[2..];
     let ranks: Vec<u8> = members
         .iter()
-        .map(|r| {
-            kind_rank(
-                r.body
-                    .as_ref()
-                    .and_then(|b| b["kind"].as_str())
-                    .unwrap_or("?"),
-            )
-        })
+        .map(|e| resource_rank(e["objectRef"]["resource"].as_str().unwrap_or("?")))
         .collect();
     assert!(
-        ranks.windows(2).all(|w| w[0] <= w[1]),
+        ranks.windows(2).all(|w| w[0] <= w[1]) && ranks[0] >= 1,
         "apply order: {:?}",
-        members.iter().map(|r| what(r)).collect::<Vec<_>>()
+        members.iter().map(|e| what(e)).collect::<Vec<_>>()
     );
-    assert_eq!(what(members[0]), "Namespace/shop");
     assert!(members.len() >= 15, "{} objects applied", members.len());
-    for r in &patches {
-        assert_eq!(
-            r.content_type.as_deref(),
-            Some("application/apply-patch+yaml"),
-            "{}",
-            r.path
-        );
-        assert_eq!(r.param("fieldManager"), Some("gen"), "{}", r.path);
-        assert_eq!(r.param("dryRun"), None, "{}", r.path);
-        assert_eq!(r.param("force"), None, "{}", r.path);
+    for e in &patches {
+        if param(e, "fieldManager") == Some("gen-hpa-handover") {
+            // The autoscaled Deployment's replicas, held for its HPA.
+            assert_eq!(what(e), "deployments/search", "{}", e["requestURI"]);
+            assert_eq!(
+                e["requestObject"]["spec"],
+                json!({"replicas": 2}),
+                "{}",
+                e["requestURI"]
+            );
+            continue;
+        }
+        assert_eq!(param(e, "fieldManager"), Some("gen"), "{}", e["requestURI"]);
+        assert_eq!(param(e, "dryRun"), None, "{}", e["requestURI"]);
+        assert_eq!(param(e, "force"), None, "{}", e["requestURI"]);
+        let status = e["responseStatus"]["code"].as_u64();
+        assert!(status == Some(200) || status == Some(201), "{e}");
     }
-    // The first request is discovery, before any object is touched.
-    assert!(
-        reqs[0].path == "/api/v1" || reqs[0].path.starts_with("/apis"),
-        "{}",
-        reqs[0].path
-    );
 
     // Every member carries the ownership labels.
-    let api = deployment(&srv, "catalog");
+    let api = ws.deployment("catalog");
     let labels = &api["metadata"]["labels"];
     assert_eq!(labels["app.kubernetes.io/managed-by"], "gen");
     assert!(
@@ -227,8 +284,8 @@ fn first_apply_creates_in_dependency_order_and_the_second_changes_nothing() {
             .is_some_and(|id| id.starts_with("applyset-")),
         "{labels}"
     );
-    let parent = srv
-        .get("v1", "ConfigMap", Some("default"), "gen-applyset-shop")
+    let parent = cluster()
+        .get("configmap", Some(&ns), &format!("gen-applyset-{ns}"))
         .expect("ApplySet parent");
     assert_eq!(
         parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
@@ -241,13 +298,17 @@ fn first_apply_creates_in_dependency_order_and_the_second_changes_nothing() {
         gks.contains("Deployment.apps") && gks.contains("Ingress.networking.k8s.io"),
         "{gks}"
     );
+    // The real controllers rolled every Deployment out.
+    for d in cluster().list("deployments", &ns) {
+        let want = d["spec"]["replicas"].as_i64().unwrap_or(-1);
+        assert_eq!(d["status"]["availableReplicas"].as_i64(), Some(want), "{d}");
+    }
 
-    // Idempotent: the second run reports everything unchanged and changes
-    // no resourceVersion.
-    let before = versions(&srv);
-    let o = ws.gen(&["apply", "--context", "test"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    // Idempotent: the second run reports everything unchanged, and the
+    // server recorded no write by gen.
+    let before = ws.gen_writes();
+    assert!(before.len() >= 15, "{before:?}");
+    let (stdout, _) = ws.ok(&["apply", "--context", "test"]);
     let last = stdout.lines().last().unwrap_or_default();
     assert!(
         last.ends_with(" unchanged") && !last.contains(','),
@@ -257,80 +318,87 @@ fn first_apply_creates_in_dependency_order_and_the_second_changes_nothing() {
         !stdout.contains("created") && !stdout.contains("configured"),
         "{stdout}"
     );
-    assert_eq!(before, versions(&srv));
+    assert_eq!(before, ws.gen_writes());
 }
 
 #[test]
 fn dry_run_sends_dry_run_all_and_changes_nothing() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
-    let o = ws.gen(&["apply", "--context", "test", "--dry-run"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let ws = Workspace::new();
+    let (stdout, _) = ws.ok(&["apply", "--context", "test", "--dry-run"]);
     assert!(
         stdout.contains("dry run, would be: ") && stdout.contains("created"),
         "{stdout}"
     );
-    let reqs = srv.requests();
+    let reqs = ws.requests();
     let patches = applies(&reqs);
     assert!(!patches.is_empty());
-    assert!(
-        patches.iter().all(|r| r.param("dryRun") == Some("All")),
-        "every PATCH is a dry run"
-    );
+    for e in &patches {
+        assert_eq!(param(e, "dryRun"), Some("All"), "{}", e["requestURI"]);
+    }
     assert!(
         reqs.iter()
-            .all(|r| r.method == "GET" || r.method == "PATCH"),
-        "only reads and dry runs"
+            .all(|e| ["get", "list", "patch"].contains(&e["verb"].as_str().unwrap_or(""))),
+        "only reads and dry runs: {:?}",
+        reqs.iter().map(|e| e["verb"].clone()).collect::<Vec<_>>()
     );
     assert!(
-        user_objects(&srv).is_empty(),
-        "dry run stored {:?}",
-        user_objects(&srv)
+        cluster().get("namespace", None, &ws.ns).is_none(),
+        "the dry run created the namespace"
     );
 
     // After a real apply, a dry run of a change says `configured` for exactly
     // the changed object and leaves the cluster as it was.
-    assert_eq!(code(&ws.gen(&["apply", "--context", "test", "--wait"])), 0);
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
     ws.edit("replicas: 4", "replicas: 6");
-    let before = versions(&srv);
-    let o = ws.gen(&["apply", "--context", "test", "--dry-run"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let before = ws.gen_writes();
+    let (stdout, _) = ws.ok(&["apply", "--context", "test", "--dry-run"]);
     let configured: Vec<&str> = stdout
         .lines()
         .filter(|l| l.ends_with("configured"))
         .collect();
     assert_eq!(configured.len(), 1, "{stdout}");
     assert!(
-        configured[0].starts_with("deployment/catalog -n shop"),
+        configured[0].starts_with(&format!("deployment/catalog -n {}", ws.ns)),
         "{stdout}"
     );
-    assert_eq!(before, versions(&srv));
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 4);
+    assert_eq!(before, ws.gen_writes());
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 4);
 }
 
 #[test]
 fn prune_deletes_only_objects_of_the_projects_applyset() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
-    assert_eq!(code(&ws.gen(&["apply", "--context", "test"])), 0);
-    let id = deployment(&srv, "catalog")["metadata"]["labels"][PART_OF].clone();
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.ok(&["apply", "--context", "test"]);
+    let id = ws.deployment("catalog")["metadata"]["labels"][PART_OF].clone();
     // Neighbours gen must never delete: no label, and another set's label.
-    let foreign = |name: &str, labels: Value| {
-        json!({"apiVersion": "apps/v1", "kind": "Deployment",
-               "metadata": {"name": name, "namespace": "shop", "labels": labels},
-               "spec": {"selector": {"matchLabels": {"app": name}},
-                        "template": {"metadata": {"labels": {"app": name}},
-                                     "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}})
-    };
-    srv.insert(foreign("hand-made", json!({"app": "hand-made"})), "kubectl");
-    srv.insert(
-        foreign(
-            "other-set",
-            json!({"app": "other-set", PART_OF: "applyset-someone-else-v1"}),
-        ),
-        "kubectl",
+    cluster().kubectl_ok(&[
+        "create",
+        "deployment",
+        "hand-made",
+        "-n",
+        &ns,
+        "--image=nginx:1.27",
+    ]);
+    cluster().kubectl_ok(&[
+        "create",
+        "deployment",
+        "other-set",
+        "-n",
+        &ns,
+        "--image=nginx:1.27",
+    ]);
+    cluster().kubectl_ok(&[
+        "label",
+        "deployment",
+        "other-set",
+        "-n",
+        &ns,
+        "applyset.kubernetes.io/part-of=applyset-someone-else-v1",
+    ]);
+    assert!(
+        ws.get("deployment", "other-set").unwrap()["metadata"]["labels"][PART_OF]
+            == "applyset-someone-else-v1"
     );
 
     // `search` leaves the catalog.
@@ -339,66 +407,46 @@ fn prune_deletes_only_objects_of_the_projects_applyset() {
     std::fs::write(ws.path("catalog.yaml"), &catalog[..cut + 1]).expect("write");
 
     // Without --prune nothing is deleted.
-    let o = ws.gen(&["apply", "--context", "test"]);
-    assert_eq!(code(&o), 0, "{:?}", out(&o));
-    assert!(srv
-        .get("apps/v1", "Deployment", Some("shop"), "search")
-        .is_some());
-    assert!(srv.requests().iter().all(|r| r.method != "DELETE"));
+    let before = ws.requests().len();
+    ws.ok(&["apply", "--context", "test"]);
+    assert!(ws.get("deployment", "search").is_some());
+    assert!(ws.requests()[before..]
+        .iter()
+        .all(|e| e["verb"] != "delete"));
 
     // A dry run lists the deletions and deletes nothing.
-    srv.clear_requests();
-    let o = ws.gen(&["apply", "--context", "test", "--prune", "--dry-run"]);
-    let (stdout, _) = out(&o);
+    let before = ws.requests().len();
+    let (stdout, _) = ws.ok(&["apply", "--context", "test", "--prune", "--dry-run"]);
     assert!(
-        stdout.contains("deployment/search -n shop") && stdout.contains("pruned"),
+        stdout.contains(&format!("deployment/search -n {ns}")) && stdout.contains("pruned"),
         "{stdout}"
     );
-    // kube sends DeleteOptions as the body: `{"dryRun": ["All"]}`.
-    let deletes: Vec<Request> = srv
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "DELETE")
+    let reqs = ws.requests();
+    let deletes: Vec<&Value> = reqs[before..]
+        .iter()
+        .filter(|e| e["verb"] == "delete")
         .collect();
     assert!(!deletes.is_empty());
-    for r in &deletes {
-        let body = r.body.clone().unwrap_or_default();
-        assert_eq!(body["dryRun"], json!(["All"]), "{}", r.path);
+    for e in &deletes {
+        assert_eq!(e["requestObject"]["dryRun"], json!(["All"]), "{e}");
     }
-    assert!(srv
-        .get("apps/v1", "Deployment", Some("shop"), "search")
-        .is_some());
+    assert!(ws.get("deployment", "search").is_some());
 
-    let o = ws.gen(&["apply", "--context", "test", "--prune"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let before = ws.requests().len();
+    let (stdout, _) = ws.ok(&["apply", "--context", "test", "--prune"]);
     let pruned: Vec<&str> = stdout.lines().filter(|l| l.ends_with("  pruned")).collect();
-    for gone in [
-        "deployment/search -n shop",
-        "deployment/search-canary -n shop",
-        "service/search -n shop",
-        "horizontalpodautoscaler/search -n shop",
+    for (kind, name) in [
+        ("deployment", "search"),
+        ("deployment", "search-canary"),
+        ("service", "search"),
+        ("horizontalpodautoscaler", "search"),
     ] {
+        let gone = format!("{kind}/{name} -n {ns}");
         assert!(
-            pruned.iter().any(|l| l.starts_with(gone)),
+            pruned.iter().any(|l| l.starts_with(&gone)),
             "{gone} not pruned:\n{stdout}"
         );
-        let (kind, rest) = gone.split_once('/').expect("kind/name");
-        let name = rest.split(' ').next().expect("name");
-        let api_version = match kind {
-            "deployment" => "apps/v1",
-            "horizontalpodautoscaler" => "autoscaling/v2",
-            _ => "v1",
-        };
-        let k = match kind {
-            "deployment" => "Deployment",
-            "horizontalpodautoscaler" => "HorizontalPodAutoscaler",
-            _ => "Service",
-        };
-        assert!(
-            srv.get(api_version, k, Some("shop"), name).is_none(),
-            "{gone} still there"
-        );
+        assert!(ws.get(kind, name).is_none(), "{gone} still there");
     }
     // Deleted in reverse dependency order: the Ingress before the Service it
     // routes to, the HPA before its Deployment.
@@ -418,71 +466,88 @@ fn prune_deletes_only_objects_of_the_projects_applyset() {
             && pos("deployment") < pos("serviceaccount"),
         "{order:?}"
     );
-    // Every deleted object carried this project's id; the neighbours stay.
-    for d in srv.requests().iter().filter(|r| r.method == "DELETE") {
-        assert!(d.path.contains("search"), "deleted {}", d.path);
+    // Every deletion the server saw was of this project's `search` objects.
+    for e in ws.requests()[before..]
+        .iter()
+        .filter(|e| e["verb"] == "delete")
+    {
+        assert!(what(e).contains("search"), "deleted {}", what(e));
     }
-    assert!(srv
-        .get("apps/v1", "Deployment", Some("shop"), "hand-made")
-        .is_some());
-    assert!(srv
-        .get("apps/v1", "Deployment", Some("shop"), "other-set")
-        .is_some());
-    assert!(srv
-        .get("apps/v1", "Deployment", Some("shop"), "catalog")
-        .is_some());
-    assert!(srv.get("v1", "Namespace", None, "shop").is_some());
-    assert_eq!(
-        deployment(&srv, "catalog")["metadata"]["labels"][PART_OF],
-        id
-    );
+    for name in ["hand-made", "other-set", "catalog"] {
+        assert!(ws.get("deployment", name).is_some(), "{name} was deleted");
+    }
+    assert!(cluster().get("namespace", None, &ns).is_some());
+    assert_eq!(ws.deployment("catalog")["metadata"]["labels"][PART_OF], id);
 }
 
 #[test]
 fn a_field_owned_by_another_manager_is_a_conflict_named_per_field() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
-    assert_eq!(code(&ws.gen(&["apply", "--context", "test"])), 0);
-    // Someone scales by hand (`kubectl scale` is an Update by another manager).
-    let mut scaled = deployment(&srv, "catalog");
-    scaled["spec"]["replicas"] = json!(7);
-    srv.insert_updated(scaled, "kubectl-scale");
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.ok(&["apply", "--context", "test"]);
+    // Someone scales by hand: kubectl scale writes replicas through the
+    // scale subresource as its own field manager.
+    cluster().kubectl_ok(&["scale", "deployment/catalog", "-n", &ns, "--replicas=7"]);
     // The catalog now asks for 5: the replicas field is contested.
     ws.edit("replicas: 4", "replicas: 5");
     let o = ws.gen(&["apply", "--context", "test"]);
     let (stdout, stderr) = out(&o);
     assert_eq!(code(&o), 1, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("conflict: deployment/catalog -n shop"),
+        stderr.contains(&format!("conflict: deployment/catalog -n {ns}")),
         "{stderr}"
     );
     assert!(stderr.contains(".spec.replicas"), "{stderr}");
-    assert!(stderr.contains("kubectl-scale"), "{stderr}");
+    assert!(stderr.contains("kubectl"), "{stderr}");
     assert!(stderr.contains("--force-conflicts"), "{stderr}");
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 7);
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 7);
 
-    let o = ws.gen(&["apply", "--context", "test", "--force-conflicts"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let before = ws.requests().len();
+    let (stdout, _) = ws.ok(&["apply", "--context", "test", "--force-conflicts"]);
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("deployment/catalog -n shop") && l.ends_with("configured")),
+            .any(|l| l.starts_with(&format!("deployment/catalog -n {ns}"))
+                && l.ends_with("configured")),
         "{stdout}"
     );
-    let forced: Vec<Request> = srv
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "PATCH" && r.param("force") == Some("true"))
-        .collect();
-    assert!(!forced.is_empty());
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 5);
+    let reqs = ws.requests();
+    assert!(applies(&reqs[before..])
+        .iter()
+        .any(|e| param(e, "force") == Some("true")));
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 5);
+}
+
+/// A TCP port that accepts connections and never says a word.
+fn silent_server() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}
+
+/// A TCP port that answers every connection with bytes that are not HTTP
+/// (nor TLS), then closes it.
+fn garbage_server() -> u16 {
+    use std::io::Write as _;
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let _ = s.write_all(b"\x00\x01garbage, not a protocol\r\n\r\n");
+        }
+    });
+    port
 }
 
 #[test]
-fn an_unreachable_server_fails_fast_naming_context_and_server() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
+fn an_unreachable_or_broken_server_fails_fast_naming_context_and_server() {
+    let ws = Workspace::new();
     // Nothing listens on port 9.
     let o = ws.gen(&["apply", "--context", "dead"]);
     let (_, stderr) = out(&o);
@@ -493,25 +558,47 @@ fn an_unreachable_server_fails_fast_naming_context_and_server() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 
-    // A server that never answers in time: the request bound holds.
-    srv.set_latency(Duration::from_secs(30));
-    let start = Instant::now();
-    let o = ws.gen(&["diff", "--context", "test", "--request-timeout", "1s"]);
-    let took = start.elapsed();
-    let (_, stderr) = out(&o);
-    assert_eq!(code(&o), 3, "{stderr}");
-    assert!(
-        stderr.contains("cannot reach the API server of context `test`"),
-        "{stderr}"
-    );
-    assert!(took < Duration::from_secs(15), "took {took:?}");
+    // A server that never answers, and one that answers garbage: the request
+    // bound holds and the error names the context.
+    for port in [silent_server(), garbage_server()] {
+        let kc = ws.path("kubeconfig");
+        let text = std::fs::read_to_string(&kc).expect("kubeconfig");
+        let other = text.replace(
+            "https://127.0.0.1:9'",
+            &format!("https://127.0.0.1:{port}'"),
+        );
+        std::fs::write(ws.path("kubeconfig-other"), other).expect("write");
+        let start = Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_gen"))
+            .args([
+                "diff",
+                "--context",
+                "dead",
+                "--request-timeout",
+                "1s",
+                "--kubeconfig",
+            ])
+            .arg(ws.path("kubeconfig-other"))
+            .current_dir(ws.dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run gen");
+        let took = start.elapsed();
+        let (_, stderr) = out(&o);
+        assert_eq!(code(&o), 3, "{stderr}");
+        assert!(
+            stderr.contains("cannot reach the API server of context `dead`"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&port.to_string()), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(took < Duration::from_secs(15), "took {took:?}");
+    }
 }
 
 #[test]
 fn missing_context_kubeconfig_or_credentials_are_clear_errors() {
-    let srv = server();
-    srv.require_token(Some("good-token"));
-    let ws = Workspace::new(&srv.url());
+    let ws = Workspace::new();
     let o = ws.gen(&["apply", "--context", "tset"]);
     let (_, stderr) = out(&o);
     assert_eq!(code(&o), 2, "{stderr}");
@@ -544,8 +631,18 @@ fn missing_context_kubeconfig_or_credentials_are_clear_errors() {
     assert_eq!(code(&o), 2, "{:?}", out(&o));
     assert!(out(&o).1.contains("--context"), "{:?}", out(&o));
 
-    let bad = Workspace::with_token(&srv.url(), "stale-token");
-    let o = bad.gen(&["apply", "--context", "test"]);
+    // A token the real server does not know: 401, and the token is not shown.
+    let kc = std::fs::read_to_string(ws.path("kubeconfig")).expect("kubeconfig");
+    let users = kc.find("users:").expect("users");
+    let contexts = kc.find("contexts:").expect("contexts");
+    let stale = format!(
+        "{}users:\n- name: {}\n  user: {{token: stale-token-0123456789}}\n{}",
+        &kc[..users],
+        ws.user,
+        &kc[contexts..]
+    );
+    std::fs::write(ws.path("kubeconfig"), stale).expect("write");
+    let o = ws.gen(&["apply", "--context", "test"]);
     let (_, stderr) = out(&o);
     assert_eq!(code(&o), 3, "{stderr}");
     assert!(
@@ -553,16 +650,15 @@ fn missing_context_kubeconfig_or_credentials_are_clear_errors() {
         "{stderr}"
     );
     assert!(
-        !stderr.contains("stale-token"),
+        !stderr.contains("stale-token-0123456789"),
         "the token leaked: {stderr}"
     );
-    assert!(user_objects(&srv).is_empty());
+    assert!(cluster().get("namespace", None, &ws.ns).is_none());
 }
 
 #[test]
 fn lint_errors_stop_apply_before_any_request() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
+    let ws = Workspace::new();
     // A policy error, not a catalog error: lint refuses it.
     ws.edit(
         "    image: ghcr.io/shop/catalog:4.0.2-aa11bb2\n",
@@ -575,64 +671,67 @@ fn lint_errors_stop_apply_before_any_request() {
         stderr.contains("nothing was sent to the cluster"),
         "{stderr}"
     );
-    assert!(srv.requests().is_empty(), "{:?}", srv.requests());
+    assert!(ws.requests().is_empty(), "{:?}", ws.requests());
 }
 
 #[test]
 fn wait_follows_rollouts_and_explains_a_failed_one() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
-    let o = ws.gen(&["apply", "--context", "test", "--wait", "--timeout", "30s"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    let before = ws.requests().len();
+    let (_, stderr) = ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
     assert!(
-        stderr.contains("deployment/catalog -n shop: successfully rolled out"),
+        stderr.contains(&format!(
+            "deployment/catalog -n {ns}: successfully rolled out"
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("every deployment rolled out"), "{stderr}");
-    let watched = srv
-        .requests()
+    let watched = ws.requests()[before..]
         .iter()
-        .filter(|r| r.param("watch").is_some_and(|w| w == "true" || w == "1"))
+        .filter(|e| e["verb"] == "watch")
         .count();
     assert!(watched >= 4, "{watched} watches");
 
-    srv.set_rollout(
-        "catalog",
-        Rollout::Stuck {
-            reason: "ImagePullBackOff",
-            message: "Back-off pulling image \"ghcr.io/shop/catalog:4.0.3-bad0000\"",
-        },
-    );
+    // A new image that cannot be pulled: the rollout cannot finish.
+    cluster().fail_image("ghcr.io/shop/catalog:4.0.3-bad0000");
     ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.0.3-bad0000");
-    let o = ws.gen(&["apply", "--context", "test", "--wait", "--timeout", "30s"]);
+    let o = ws.gen(&["apply", "--context", "test", "--wait", "--timeout", "15s"]);
     let (stdout, stderr) = out(&o);
     assert_eq!(code(&o), 1, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("rollout of deployment/catalog -n shop failed"),
+        stderr.contains(&format!("deployment/catalog -n {ns}")),
         "{stderr}"
     );
-    assert!(stderr.contains("ProgressDeadlineExceeded"), "{stderr}");
     assert!(stderr.contains("ImagePullBackOff"), "{stderr}");
+    // The help is wrapped to the terminal width: compare it without spaces.
+    let packed = packed(&stderr);
     assert!(
-        stderr.contains("gen rollback catalog --context test"),
+        packed.contains("Failedtopullimage\"ghcr.io/shop/catalog:4.0.3-bad0000\""),
         "{stderr}"
     );
+    assert!(
+        packed.contains("genrollbackcatalog--contexttest"),
+        "{stderr}"
+    );
+    // maxUnavailable 0: the old pods still serve.
+    let d = ws.deployment("catalog");
+    assert_eq!(d["status"]["availableReplicas"], 4, "{d}");
 }
 
 #[test]
 fn diff_is_a_drift_check() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
+    let ws = Workspace::new();
     // Nothing applied yet: everything is drift.
     let o = ws.gen(&["diff", "--context", "test"]);
     assert_eq!(code(&o), 1, "{:?}", out(&o));
-    assert!(user_objects(&srv).is_empty(), "diff changed the cluster");
+    assert!(
+        cluster().get("namespace", None, &ws.ns).is_none(),
+        "diff changed the cluster"
+    );
 
-    assert_eq!(code(&ws.gen(&["apply", "--context", "test"])), 0);
-    let o = ws.gen(&["diff", "--context", "test"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    let (stdout, stderr) = ws.ok(&["diff", "--context", "test"]);
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("no drift"), "{stderr}");
 
@@ -641,7 +740,7 @@ fn diff_is_a_drift_check() {
     let (stdout, stderr) = out(&o);
     assert_eq!(code(&o), 1, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("--- live: deployment/catalog -n shop"),
+        stdout.contains(&format!("--- live: deployment/catalog -n {}", ws.ns)),
         "{stdout}"
     );
     assert!(
@@ -653,28 +752,38 @@ fn diff_is_a_drift_check() {
         assert!(!stdout.contains(noise), "{noise} in\n{stdout}");
     }
     assert!(stderr.contains("1 object(s) differ"), "{stderr}");
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 4);
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 4);
 }
 
 #[test]
 fn rollback_reapplies_the_previous_template_or_switches_the_colour() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
-    assert_eq!(code(&ws.gen(&["apply", "--context", "test", "--wait"])), 0);
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
     ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
-    assert_eq!(code(&ws.gen(&["apply", "--context", "test", "--wait"])), 0);
-    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
-    let o = ws.gen(&["rollback", "catalog", "--context", "test"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let (stdout, _) = ws.ok(&["rollback", "catalog", "--context", "test"]);
     assert!(
-        stdout.contains("deployment/catalog -n shop: rolled back from revision 2 to revision 1"),
+        stdout.contains(&format!(
+            "deployment/catalog -n {ns}: rolled back from revision 2 to revision 1"
+        )),
         "{stdout}"
     );
-    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
-    let labels = &deployment(&srv, "catalog")["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
+    let labels = &ws.deployment("catalog")["spec"]["template"]["metadata"]["labels"];
     assert!(labels.get("pod-template-hash").is_none(), "{labels}");
+    // The real controller agrees: revision 1's ReplicaSet is revived as
+    // revision 3.
+    let revived = cluster().eventually("the revived ReplicaSet", Duration::from_secs(30), || {
+        cluster().list("replicasets", &ns).into_iter().find(|rs| {
+            rs["spec"]["template"]["spec"]["containers"][0]["image"]
+                == "ghcr.io/shop/catalog:4.0.2-aa11bb2"
+                && rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+        })
+    });
+    assert!(revived["metadata"]["name"].as_str().is_some());
 
     let o = ws.gen(&[
         "rollback",
@@ -689,20 +798,18 @@ fn rollback_reapplies_the_previous_template_or_switches_the_colour() {
     assert!(stderr.contains("revision 9 does not exist"), "{stderr}");
 
     // Blue-green: the live colour (green) switches back to blue.
-    let colour = |srv: &ApiServer| {
-        srv.get("v1", "Service", Some("shop"), "checkout")
-            .expect("service")["spec"]["selector"]["gen.dev/track"]
-            .clone()
+    let colour = || {
+        ws.get("service", "checkout").expect("service")["spec"]["selector"]["gen.dev/track"].clone()
     };
-    assert_eq!(colour(&srv), "green");
-    let o = ws.gen(&["rollback", "checkout", "--context", "test"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    assert_eq!(colour(), "green");
+    let (stdout, _) = ws.ok(&["rollback", "checkout", "--context", "test"]);
     assert!(
-        stdout.contains("service/checkout -n shop: rolled back from green to blue"),
+        stdout.contains(&format!(
+            "service/checkout -n {ns}: rolled back from green to blue"
+        )),
         "{stdout}"
     );
-    assert_eq!(colour(&srv), "blue");
+    assert_eq!(colour(), "blue");
 
     let o = ws.gen(&["rollback", "chekout", "--context", "test"]);
     let (_, stderr) = out(&o);
@@ -710,8 +817,8 @@ fn rollback_reapplies_the_previous_template_or_switches_the_colour() {
     assert!(stderr.contains("did you mean `checkout`?"), "{stderr}");
 }
 
-/// The strategies catalog with two environments on the workspace's
-/// contexts: `staging` on `dead` and a protected `prod` on `test`.
+/// The workspace's catalog with two environments on its contexts:
+/// `staging` on `dead` and a protected `prod` on `test`.
 fn with_environments(ws: &Workspace) {
     let p = ws.path("catalog.yaml");
     let mut text = std::fs::read_to_string(&p).expect("read catalog");
@@ -723,8 +830,7 @@ fn with_environments(ws: &Workspace) {
 
 #[test]
 fn a_protected_context_needs_yes_or_a_confirmation() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
+    let ws = Workspace::new();
     with_environments(&ws);
     // `--context test` is prod's context: prod's overrides, prod's protection.
     // Without a terminal and without --yes gen shows the plan and refuses.
@@ -739,24 +845,19 @@ fn a_protected_context_needs_yes_or_a_confirmation() {
         "{stdout}"
     );
     assert!(
-        user_objects(&srv).is_empty(),
+        cluster().get("namespace", None, &ws.ns).is_none(),
         "a refused apply changed the cluster"
     );
-    assert!(srv
-        .requests()
+    assert!(applies(&ws.requests())
         .iter()
-        .filter(|r| r.method == "PATCH")
-        .all(|r| r.param("dryRun") == Some("All")));
+        .all(|e| param(e, "dryRun") == Some("All")));
 
     // --yes applies prod's render: 6 replicas, not the base 4.
-    let o = ws.gen(&["apply", "--env", "prod", "--yes"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 6);
+    ws.ok(&["apply", "--env", "prod", "--yes"]);
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 6);
 
     // Nothing to change: no confirmation needed.
-    let o = ws.gen(&["apply", "--context", "test"]);
-    assert_eq!(code(&o), 0, "{:?}", out(&o));
+    ws.ok(&["apply", "--context", "test"]);
 
     // A change again, confirmed at a terminal (`script` gives gen a tty).
     ws.edit("replicas: 6", "replicas: 7");
@@ -798,17 +899,16 @@ fn a_protected_context_needs_yes_or_a_confirmation() {
         stdout.contains("nothing changed: the confirmation was declined"),
         "{stdout}"
     );
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 6);
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 6);
     let o = answer("y\n");
     let (stdout, _) = out(&o);
     assert!(stdout.contains("configured"), "{stdout}");
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 7);
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 7);
 }
 
 #[test]
 fn the_environment_picks_overrides_and_context() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
+    let ws = Workspace::new();
     with_environments(&ws);
     // staging lives on context `dead`: --env staging goes there.
     let o = ws.gen(&["diff", "--env", "staging"]);
@@ -826,14 +926,12 @@ fn the_environment_picks_overrides_and_context() {
         "{stderr}"
     );
     assert!(
-        user_objects(&srv).is_empty(),
+        cluster().get("namespace", None, &ws.ns).is_none(),
         "a refused apply changed the cluster"
     );
-    let o = ws.gen(&["apply", "--env", "staging", "--context", "test", "--yes"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let (_, stderr) = ws.ok(&["apply", "--env", "staging", "--context", "test", "--yes"]);
     assert!(stderr.contains("environment staging"), "{stderr}");
-    assert_eq!(deployment(&srv, "catalog")["spec"]["replicas"], 2);
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 2);
     let o = ws.gen(&["diff", "--env", "stagign"]);
     let (_, stderr) = out(&o);
     assert_eq!(code(&o), 2, "{stderr}");
@@ -842,12 +940,10 @@ fn the_environment_picks_overrides_and_context() {
 
 #[test]
 fn a_context_of_no_environment_is_refused_when_the_catalog_has_environments() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
+    let ws = Workspace::new();
     with_environments(&ws);
     // A second name for a cluster (or a typo) must not get the defaults
     // and slip past prod's protection: gen asks which environment.
-    let before = srv.requests().len();
     for args in [
         &["apply", "--context", "prod-admin", "--yes"][..],
         &["diff", "--context", "prod-admin"][..],
@@ -868,29 +964,36 @@ fn a_context_of_no_environment_is_refused_when_the_catalog_has_environments() {
             "{command}: {stderr}"
         );
     }
-    assert_eq!(
-        srv.requests().len(),
-        before,
+    assert!(
+        ws.requests().is_empty(),
         "a refused command reached the server"
     );
-    assert!(user_objects(&srv).is_empty());
 }
 
 #[test]
 fn rollback_on_a_protected_context_needs_yes() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
+    let ws = Workspace::new();
     with_environments(&ws);
-    assert_eq!(
-        code(&ws.gen(&["apply", "--env", "prod", "--yes", "--wait"])),
-        0
-    );
+    ws.ok(&[
+        "apply",
+        "--env",
+        "prod",
+        "--yes",
+        "--wait",
+        "--timeout",
+        "120s",
+    ]);
     ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
-    assert_eq!(
-        code(&ws.gen(&["apply", "--env", "prod", "--yes", "--wait"])),
-        0
-    );
-    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+    ws.ok(&[
+        "apply",
+        "--env",
+        "prod",
+        "--yes",
+        "--wait",
+        "--timeout",
+        "120s",
+    ]);
+    assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
     // No terminal, no --yes: refused, nothing changed.
     let o = ws.gen(&["rollback", "catalog", "--context", "test"]);
@@ -900,53 +1003,306 @@ fn rollback_on_a_protected_context_needs_yes() {
         stderr.contains("context `test` is protected (environment `prod`)"),
         "{stderr}"
     );
-    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+    assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
-    let o = ws.gen(&["rollback", "catalog", "--env", "prod", "--yes"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
-    assert_eq!(catalog_image(&srv), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
+    ws.ok(&["rollback", "catalog", "--env", "prod", "--yes"]);
+    assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.0.2-aa11bb2");
 }
 
 #[test]
 fn rollback_of_a_canary_service_aborts_the_canary() {
-    let srv = server();
-    let ws = Workspace::new(&srv.url());
-    assert_eq!(code(&ws.gen(&["apply", "--context", "test", "--wait"])), 0);
-    let weight = |srv: &ApiServer| {
-        srv.get(
-            "networking.k8s.io/v1",
-            "Ingress",
-            Some("shop"),
-            "search-canary",
-        )
-        .expect("canary ingress")["metadata"]["annotations"]
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    let weight = || {
+        ws.get("ingress", "search-canary").expect("canary ingress")["metadata"]["annotations"]
             ["nginx.ingress.kubernetes.io/canary-weight"]
             .clone()
     };
-    assert_eq!(weight(&srv), "20");
-    let stable_before = deployment(&srv, "search")["spec"].clone();
-    assert_eq!(deployment(&srv, "search-canary")["spec"]["replicas"], 1);
+    assert_eq!(weight(), "20");
+    let stable_before = ws.deployment("search")["spec"].clone();
+    assert_eq!(ws.deployment("search-canary")["spec"]["replicas"], 1);
 
-    let o = ws.gen(&["rollback", "search", "--context", "test"]);
-    let (stdout, stderr) = out(&o);
-    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    let (stdout, _) = ws.ok(&["rollback", "search", "--context", "test"]);
     assert!(
-        stdout.contains(
-            "canary of service/search -n shop: rolled back from 20% of requests to 0% of requests, deployment/search-canary scaled to 0"
-        ),
+        stdout.contains(&format!(
+            "canary of service/search -n {ns}: rolled back from 20% of requests to 0% of requests, deployment/search-canary scaled to 0"
+        )),
         "{stdout}"
     );
-    assert_eq!(weight(&srv), "0");
-    assert_eq!(deployment(&srv, "search-canary")["spec"]["replicas"], 0);
+    assert_eq!(weight(), "0");
+    assert_eq!(ws.deployment("search-canary")["spec"]["replicas"], 0);
     assert_eq!(
-        deployment(&srv, "search")["spec"],
+        ws.deployment("search")["spec"],
         stable_before,
         "the stable Deployment was touched"
     );
     // gen still owns both fields: the next apply restores the catalog's canary.
+    ws.ok(&["apply", "--context", "test"]);
+    assert_eq!(weight(), "20");
+    assert_eq!(ws.deployment("search-canary")["spec"]["replicas"], 1);
+}
+
+/// The `Scaled down` events of `deployment` the real controller recorded.
+fn scale_downs(ws: &Workspace, deployment: &str) -> Vec<String> {
+    cluster()
+        .list("events", &ws.ns)
+        .iter()
+        .filter(|e| e["involvedObject"]["name"] == deployment && e["reason"] == "ScalingReplicaSet")
+        .filter_map(|e| e["message"].as_str())
+        .filter(|m| m.starts_with("Scaled down"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn turning_autoscaling_on_hands_the_replicas_to_the_hpa_without_a_dip() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 4);
+    // gen stops setting replicas: the server would reset a field nobody
+    // owns to its default, 1, and kill 3 pods until the HPA syncs.
+    ws.edit("    replicas: 4\n", "    hpa: {min: 3, max: 8, cpu: 70}\n");
+    let (stdout, _) = ws.ok(&["apply", "--context", "test"]);
+    assert!(
+        stdout.contains(
+            "autoscaling turned on: spec.replicas (4) handed to the HorizontalPodAutoscaler"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 4);
+    // Give the HPA controller (1 s sync) and the Deployment controller time
+    // to act, then look at what they did.
+    std::thread::sleep(Duration::from_secs(4));
+    let d = ws.deployment("catalog");
+    assert_eq!(d["spec"]["replicas"], 4, "{d}");
+    assert_eq!(scale_downs(&ws, "catalog"), Vec::<String>::new());
+    let owners: Vec<String> = d["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| !m["fieldsV1"]["f:spec"]["f:replicas"].is_null())
+        .map(|m| m["manager"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(!owners.contains(&"gen".to_owned()), "{owners:?}");
+    // The next apply leaves the replicas to the HPA: unchanged.
+    let (stdout, _) = ws.ok(&["apply", "--context", "test"]);
+    assert!(!stdout.contains("configured"), "{stdout}");
+    // A new autoscaled Deployment starts at the HPA's minimum, never at 1.
+    let search = ws.deployment("search");
+    assert_eq!(search["spec"]["replicas"], 2, "{search}");
+}
+
+#[test]
+fn turning_autoscaling_off_takes_the_replicas_back_and_removes_the_hpa() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    // The HPA controller scales `search` up: from then on it owns the
+    // replicas (through the scale subresource).
+    ws.edit(
+        "hpa: {min: 2, max: 8, cpu: 75}",
+        "hpa: {min: 3, max: 8, cpu: 75}",
+    );
+    ws.ok(&["apply", "--context", "test"]);
+    cluster().eventually(
+        "the HPA to scale search to 3",
+        Duration::from_secs(60),
+        || (ws.deployment("search")["spec"]["replicas"] == 3).then_some(()),
+    );
+    let d = ws.deployment("search");
+    assert!(
+        d["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| m["manager"] == "kube-controller-manager"
+                && !m["fieldsV1"]["f:spec"]["f:replicas"].is_null()),
+        "{d}"
+    );
+    // Autoscaling off, a fixed size: no conflict, no --prune needed.
+    ws.edit("hpa: {min: 3, max: 8, cpu: 75}", "replicas: 5");
     let o = ws.gen(&["apply", "--context", "test"]);
-    assert_eq!(code(&o), 0, "{:?}", out(&o));
-    assert_eq!(weight(&srv), "20");
-    assert_eq!(deployment(&srv, "search-canary")["spec"]["replicas"], 1);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("horizontalpodautoscaler/search -n {}", ws.ns))
+            && stdout.contains("autoscaling of deployment/search turned off"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("autoscaling turned off: took .spec.replicas over"),
+        "{stdout}"
+    );
+    assert!(ws.get("horizontalpodautoscaler", "search").is_none());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(ws.deployment("search")["spec"]["replicas"], 5);
+    let (stdout, _) = ws.ok(&["apply", "--context", "test"]);
+    assert!(!stdout.contains("configured"), "{stdout}");
+}
+
+#[test]
+fn rollback_refuses_a_paused_deployment_and_a_colour_not_rolled_out() {
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
+    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    cluster().kubectl_ok(&["rollout", "pause", "deployment/catalog", "-n", &ns]);
+    let o = ws.gen(&["rollback", "catalog", "--context", "test"]);
+    let (_, stderr) = out(&o);
+    assert_ne!(code(&o), 0, "{stderr}");
+    assert!(stderr.contains("it is paused"), "{stderr}");
+    assert!(
+        stderr.contains("kubectl rollout resume deployment/catalog"),
+        "{stderr}"
+    );
+    assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
+
+    // The blue colour gets an image that cannot be pulled: its old pods
+    // still run (maxUnavailable 0), so it has available pods, but it is not
+    // what the catalog says. The switch must refuse it.
+    let bad = format!("ghcr.io/shop/checkout:2.2.9-{ns}");
+    cluster().fail_image(&bad);
+    ws.edit(
+        "blue_image: ghcr.io/shop/checkout:2.2.9-ee55ff6",
+        &format!("blue_image: {bad}"),
+    );
+    ws.ok(&["apply", "--context", "test"]);
+    cluster().eventually("a stuck new blue pod", Duration::from_secs(30), || {
+        let d = ws.deployment("checkout-blue");
+        (d["status"]["updatedReplicas"].as_i64() >= Some(1)
+            && d["status"]["availableReplicas"].as_i64() >= Some(1))
+        .then_some(())
+    });
+    let o = ws.gen(&["rollback", "checkout", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_ne!(code(&o), 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("deployment/checkout-blue cannot take the traffic"),
+        "{stderr}"
+    );
+    assert_eq!(
+        ws.get("service", "checkout").expect("service")["spec"]["selector"]["gen.dev/track"],
+        "green"
+    );
+}
+
+#[test]
+fn another_tools_applyset_parent_is_refused_and_unknown_member_kinds_are_kept() {
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    let parent = format!("gen-applyset-{ns}");
+    // Someone else's ConfigMap of the parent's name.
+    cluster().kubectl_ok(&["create", "namespace", &ns]);
+    cluster().kubectl_ok(&["create", "configmap", &parent, "-n", &ns]);
+    cluster().kubectl_ok(&[
+        "annotate",
+        "configmap",
+        &parent,
+        "-n",
+        &ns,
+        "applyset.kubernetes.io/tooling=kubectl/v1.37.2",
+    ]);
+    let o = ws.gen(&["apply", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_ne!(code(&o), 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("another tool manages it"), "{stderr}");
+    assert!(ws.get("deployment", "catalog").is_none());
+    cluster().kubectl_ok(&["delete", "configmap", &parent, "-n", &ns]);
+
+    ws.ok(&["apply", "--context", "test"]);
+    // A kind gen does not know, recorded by a tool that does: kept.
+    let key = "applyset.kubernetes.io/contains-group-kinds";
+    let live = cluster()
+        .get("configmap", Some(&ns), &parent)
+        .expect("parent");
+    let kinds = live["metadata"]["annotations"][key]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        !kinds.contains("Namespace"),
+        "Namespaces are not members: {kinds}"
+    );
+    cluster().kubectl_ok(&[
+        "annotate",
+        "--overwrite",
+        "configmap",
+        &parent,
+        "-n",
+        &ns,
+        &format!("{key}={kinds},Widget.example.com"),
+    ]);
+    ws.ok(&["apply", "--context", "test", "--prune"]);
+    let live = cluster()
+        .get("configmap", Some(&ns), &parent)
+        .expect("parent");
+    assert!(
+        live["metadata"]["annotations"][key]
+            .as_str()
+            .is_some_and(|k| k.contains("Widget.example.com") && k.contains("Deployment.apps")),
+        "{live}"
+    );
+    // The Namespace carries no membership label: never a prune candidate.
+    let nsobj = cluster().get("namespace", None, &ns).expect("namespace");
+    assert!(nsobj["metadata"]["labels"][PART_OF].is_null(), "{nsobj}");
+}
+
+#[test]
+fn a_terminating_namespace_and_an_immutable_field_get_their_own_help() {
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    // An immutable field: a Deployment of the same name with another
+    // selector, taken over with --force-conflicts.
+    cluster().kubectl_ok(&["create", "namespace", &ns]);
+    cluster().kubectl_ok(&[
+        "create",
+        "deployment",
+        "catalog",
+        "-n",
+        &ns,
+        "--image=nginx:1.27",
+    ]);
+    let o = ws.gen(&["apply", "--context", "test", "--force-conflicts"]);
+    let (stdout, stderr) = out(&o);
+    assert_ne!(code(&o), 0, "{stdout}\n{stderr}");
+    let flat = packed(&stderr);
+    assert!(flat.contains("fieldisimmutable"), "{stderr}");
+    assert!(
+        flat.contains("theserverkeepsthatfieldasitwascreated"),
+        "{stderr}"
+    );
+    assert!(!flat.contains("genbug"), "{stderr}");
+
+    // A namespace being deleted (held by a finalizer) refuses new objects.
+    cluster().kubectl_ok(&["delete", "deployment", "catalog", "-n", &ns]);
+    cluster().kubectl_ok(&["create", "configmap", "hold", "-n", &ns]);
+    cluster().kubectl_ok(&[
+        "patch",
+        "configmap",
+        "hold",
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["gen.dev/test-hold"]}}"#,
+    ]);
+    cluster().kubectl_ok(&["delete", "namespace", &ns, "--wait=false"]);
+    let o = ws.gen(&["apply", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_ne!(code(&o), 0, "{stdout}\n{stderr}");
+    let flat = packed(&stderr);
+    assert!(flat.contains("beingterminated"), "{stderr}");
+    assert!(flat.contains("thenamespaceisbeingdeleted"), "{stderr}");
+    assert!(!flat.contains("RBAC"), "{stderr}");
+    cluster().kubectl_ok(&[
+        "patch",
+        "configmap",
+        "hold",
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
 }

@@ -4,7 +4,7 @@
 //! sensible order, and the gen commands of its steps work as written
 //! against a real catalog.
 
-mod apiserver;
+mod cluster;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -192,29 +192,29 @@ fn check_sarif(path: &Path) {
 }
 
 /// The drift job's `gen diff` step, run as written with the kubeconfig the
-/// job writes (here pointing at the API test server of `tests/apiserver/`,
-/// not a cluster): it passes while the cluster matches the catalog and
-/// fails once the catalog changed.
+/// job writes (here pointing at the real control plane of `tests/cluster/`):
+/// it passes while the cluster matches the catalog and fails once the
+/// catalog changed.
 #[test]
 fn workflow_drift_step_works_as_written() {
     let text = std::fs::read_to_string(workflow_path()).unwrap();
     let doc = gen::catalog::yaml::load(&gen::SourceFile::new("github-actions.yml", text))
         .unwrap()
         .value;
-    let srv = apiserver::ApiServer::start();
     let d = tempfile::tempdir().unwrap();
     let home = d.path().join("home");
     std::fs::create_dir_all(home.join(".kube")).unwrap();
     let context = doc["jobs"]["drift"]["env"]["KUBE_CONTEXT"]
         .as_str()
         .unwrap();
+    let kubeconfig = home.join(".kube/config");
+    cluster::TestCluster::shared().user_kubeconfig("ci-drift", &["system:masters"], &kubeconfig);
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
     std::fs::write(
-        home.join(".kube/config"),
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: '{}'}}}}]\n\
-             users: [{{name: u, user: {{token: t}}}}]\n\
-             contexts: [{{name: {context}, context: {{cluster: c, user: u}}}}]\n",
-            srv.url()
+        &kubeconfig,
+        text.replace(
+            "- name: test\n  context:",
+            &format!("- name: {context}\n  context:"),
         ),
     )
     .unwrap();

@@ -11,6 +11,9 @@ use kube::{Client, Config};
 
 use super::ApplyError;
 
+/// The `User-Agent` of every request gen sends.
+pub const USER_AGENT: &str = concat!("gen/", env!("CARGO_PKG_VERSION"));
+
 /// Which cluster to talk to.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -96,6 +99,12 @@ impl Cluster {
         config.connect_timeout = Some(target.request_timeout);
         config.read_timeout = Some(target.request_timeout);
         config.write_timeout = Some(target.request_timeout);
+        // Named in the server's audit log and request metrics, as kubectl
+        // names itself `kubectl/<version>`.
+        config.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        ));
         let server = config.cluster_url.to_string();
         let server = server.trim_end_matches('/').to_owned();
         let client = Client::try_from(config).map_err(|e| ApplyError::BadContext {
@@ -166,7 +175,9 @@ impl Cluster {
                         server,
                         what: what.to_owned(),
                         help: match code {
+                            403 if why.contains("because it is being terminated") => "the namespace is being deleted: wait until it is gone (`kubectl get namespace`), then apply again to create it anew".to_owned(),
                             403 => "the context's user lacks RBAC permission for this; ask a cluster admin for a Role granting it".to_owned(),
+                            422 if why.contains("field is immutable") => "the server keeps that field as it was created (a Deployment's selector, a Service's clusterIP, ...): revert the change in the catalog, or delete the live object (`kubectl delete`) and apply again, knowing its pods go with it".to_owned(),
                             404 if why.starts_with("namespaces ") => "the namespace does not exist on the cluster; declare it in the catalog (`namespaces:`) so gen creates it".to_owned(),
                             404 => "the API server does not serve this resource (is the Kubernetes version too old?)".to_owned(),
                             422 => "the server refused the object; this is a gen bug if `gen build` accepted the catalog: please report it".to_owned(),

@@ -6,6 +6,11 @@
 //! namespaces of its members; every member carries
 //! `applyset.kubernetes.io/part-of: <id>`. Pruning deletes only objects whose
 //! label carries this exact id.
+//!
+//! The parent lives in the first of the catalog's namespaces (sorted), so an
+//! identity allowed only into the catalog's namespaces can write it.
+//! Namespaces are applied but are not members: gen never deletes one, so
+//! listing them as members would only make every later run report them.
 
 use std::collections::BTreeSet;
 
@@ -27,8 +32,11 @@ pub const GROUP_KINDS: &str = "applyset.kubernetes.io/contains-group-kinds";
 pub const NAMESPACES: &str = "applyset.kubernetes.io/additional-namespaces";
 /// The standard "managed by" label; set to `gen` on applied objects.
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-/// Namespace of the ApplySet parent (always exists on a cluster).
-pub const PARENT_NAMESPACE: &str = "default";
+/// Namespace of the ApplySet parent of a catalog without namespaced objects,
+/// and of the parents gen 0.1 wrote for every catalog (read to migrate them).
+pub const LEGACY_PARENT_NAMESPACE: &str = "default";
+/// The `tooling` annotation's prefix on parents gen manages.
+pub const TOOLING_PREFIX: &str = "gen/";
 
 /// A kind gen applies, with what the API needs to address it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -170,50 +178,125 @@ pub struct Obj {
 pub struct ApplySet {
     /// The parent ConfigMap's name.
     pub parent: String,
+    /// The parent's namespace.
+    pub namespace: String,
     /// The id every member's `applyset.kubernetes.io/part-of` label carries.
     pub id: String,
 }
 
+/// The group-kinds and namespaces an ApplySet parent records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    /// `Deployment.apps`, ...: the kinds gen knows and any other a parent
+    /// lists (kept, so a tool that knows them can still prune them).
+    pub group_kinds: BTreeSet<String>,
+    /// Every member namespace, the parent's own included.
+    pub namespaces: BTreeSet<String>,
+}
+
+impl Members {
+    /// The members of `kinds` in `namespaces`.
+    pub fn of(kinds: &BTreeSet<Kind>, namespaces: &BTreeSet<String>) -> Members {
+        Members {
+            group_kinds: kinds.iter().map(Kind::group_kind).collect(),
+            namespaces: namespaces.clone(),
+        }
+    }
+
+    /// The kinds gen knows among the group-kinds.
+    pub fn kinds(&self) -> BTreeSet<Kind> {
+        self.group_kinds
+            .iter()
+            .filter_map(|gk| Kind::from_group_kind(gk))
+            .collect()
+    }
+
+    /// The group-kinds gen does not know.
+    pub fn unknown(&self) -> BTreeSet<String> {
+        self.group_kinds
+            .iter()
+            .filter(|gk| Kind::from_group_kind(gk).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Both sets joined.
+    pub fn union(&self, other: &Members) -> Members {
+        Members {
+            group_kinds: self
+                .group_kinds
+                .union(&other.group_kinds)
+                .cloned()
+                .collect(),
+            namespaces: self.namespaces.union(&other.namespaces).cloned().collect(),
+        }
+    }
+}
+
 impl ApplySet {
-    /// The ApplySet of `project`. The id is KEP-3659's:
-    /// `applyset-<base64url(sha256(<name>.<namespace>.<Kind>.<group>))>-v1`.
-    pub fn for_project(project: &str) -> ApplySet {
+    /// The ApplySet of `project` with its parent in `namespace`. The id is
+    /// KEP-3659's: `applyset-<base64url(sha256(<name>.<namespace>.<Kind>.<group>))>-v1`.
+    pub fn for_project(project: &str, namespace: &str) -> ApplySet {
         let parent = format!("gen-applyset-{project}");
-        let digest = Sha256::digest(format!("{parent}.{PARENT_NAMESPACE}.ConfigMap.").as_bytes());
+        let digest = Sha256::digest(format!("{parent}.{namespace}.ConfigMap.").as_bytes());
         let id = format!(
             "applyset-{}-v1",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
         );
-        ApplySet { parent, id }
+        ApplySet {
+            parent,
+            namespace: namespace.to_owned(),
+            id,
+        }
     }
 
-    /// The parent object listing `kinds` and `namespaces` (other than the
-    /// parent's own) as members.
-    pub fn parent_object(&self, kinds: &BTreeSet<Kind>, namespaces: &BTreeSet<String>) -> Value {
-        let gks: BTreeSet<String> = kinds.iter().map(Kind::group_kind).collect();
-        let extra: Vec<&str> = namespaces
+    /// The parent object listing `members` (namespaces other than the
+    /// parent's own go to `additional-namespaces`).
+    pub fn parent_object(&self, members: &Members) -> Value {
+        let extra: Vec<&str> = members
+            .namespaces
             .iter()
             .map(String::as_str)
-            .filter(|n| *n != PARENT_NAMESPACE)
+            .filter(|n| *n != self.namespace)
             .collect();
         json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {
                 "name": self.parent,
-                "namespace": PARENT_NAMESPACE,
+                "namespace": self.namespace,
                 "labels": { APPLYSET_ID: self.id, MANAGED_BY: crate::apply::FIELD_MANAGER },
                 "annotations": {
-                    TOOLING: format!("gen/{}", env!("CARGO_PKG_VERSION")),
-                    GROUP_KINDS: gks.into_iter().collect::<Vec<_>>().join(","),
+                    TOOLING: format!("{TOOLING_PREFIX}{}", env!("CARGO_PKG_VERSION")),
+                    GROUP_KINDS: members.group_kinds.iter().cloned().collect::<Vec<_>>().join(","),
                     NAMESPACES: extra.join(","),
                 },
             },
         })
     }
 
-    /// Read the member kinds and namespaces a live parent records.
-    pub fn members_of(parent: &Value) -> (BTreeSet<Kind>, BTreeSet<String>) {
+    /// Why a live object of the parent's name cannot be this set's parent
+    /// (None: it is).
+    pub fn foreign_parent(&self, live: &Value) -> Option<String> {
+        let meta = &live["metadata"];
+        let id = meta["labels"][APPLYSET_ID].as_str();
+        let tooling = meta["annotations"][TOOLING].as_str();
+        match (id, tooling) {
+            (Some(i), Some(t)) if i == self.id && t.starts_with(TOOLING_PREFIX) => None,
+            (Some(i), _) if i != self.id => Some(format!(
+                "it is the parent of another ApplySet (`{APPLYSET_ID}: {i}`)"
+            )),
+            (_, Some(t)) if !t.starts_with(TOOLING_PREFIX) => {
+                Some(format!("another tool manages it (`{TOOLING}: {t}`)"))
+            }
+            _ => Some(format!(
+                "it is not an ApplySet parent (no `{APPLYSET_ID}` label or `{TOOLING}` annotation)"
+            )),
+        }
+    }
+
+    /// Read the members a live parent records.
+    pub fn members_of(parent: &Value) -> Members {
         let ann = &parent["metadata"]["annotations"];
         let split = |key: &str| -> Vec<String> {
             ann[key]
@@ -225,13 +308,14 @@ impl ApplySet {
                 .map(str::to_owned)
                 .collect()
         };
-        let kinds = split(GROUP_KINDS)
-            .iter()
-            .filter_map(|gk| Kind::from_group_kind(gk))
-            .collect();
         let mut namespaces: BTreeSet<String> = split(NAMESPACES).into_iter().collect();
-        namespaces.insert(PARENT_NAMESPACE.to_owned());
-        (kinds, namespaces)
+        if let Some(ns) = parent["metadata"]["namespace"].as_str() {
+            namespaces.insert(ns.to_owned());
+        }
+        Members {
+            group_kinds: split(GROUP_KINDS).into_iter().collect(),
+            namespaces,
+        }
     }
 }
 
@@ -244,12 +328,46 @@ pub struct Desired {
     pub objects: Vec<Obj>,
 }
 
+/// An object that already carries a label only the ApplySet may set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{object} carries the label `{label}`, which only gen's ApplySet sets")]
+pub struct ReservedLabel {
+    /// Which object.
+    pub object: String,
+    /// The label key.
+    pub label: String,
+}
+
 impl Desired {
     /// The objects of `files` (as `emit::manifests::files` renders them),
-    /// sorted into apply order (by kind, then namespace and name), each
-    /// labelled as a member of the project's ApplySet.
-    pub fn new(project: &str, files: &[File]) -> Desired {
-        let applyset = ApplySet::for_project(project);
+    /// sorted into apply order (by kind, then namespace and name), each but
+    /// the Namespaces labelled as a member of the project's ApplySet. An
+    /// object that already carries an `applyset.kubernetes.io/` label is
+    /// refused: it would claim membership of some set by itself.
+    pub fn new(project: &str, files: &[File]) -> Result<Desired, ReservedLabel> {
+        for body in files.iter().flat_map(|f| &f.objects).map(|(_, b)| b) {
+            let reserved = body["metadata"]["labels"]
+                .as_object()
+                .and_then(|l| l.keys().find(|k| k.starts_with("applyset.kubernetes.io/")));
+            if let Some(label) = reserved {
+                return Err(ReservedLabel {
+                    object: format!(
+                        "{}/{}",
+                        body["kind"].as_str().unwrap_or("?").to_lowercase(),
+                        body["metadata"]["name"].as_str().unwrap_or("?")
+                    ),
+                    label: label.clone(),
+                });
+            }
+        }
+        let parent_ns = files
+            .iter()
+            .flat_map(|f| &f.objects)
+            .filter_map(|(_, b)| b["metadata"]["namespace"].as_str())
+            .min()
+            .unwrap_or(LEGACY_PARENT_NAMESPACE)
+            .to_owned();
+        let applyset = ApplySet::for_project(project, &parent_ns);
         let mut objects: Vec<Obj> = files
             .iter()
             .flat_map(|f| &f.objects)
@@ -269,7 +387,9 @@ impl Desired {
                 if !labels.is_object() {
                     *labels = json!({});
                 }
-                labels[PART_OF] = json!(applyset.id);
+                if kind.kind != "Namespace" {
+                    labels[PART_OF] = json!(applyset.id);
+                }
                 labels[MANAGED_BY] = json!(crate::apply::FIELD_MANAGER);
                 Some(Obj { id, body })
             })
@@ -282,12 +402,23 @@ impl Desired {
                 b.id.kind.kind,
             ))
         });
-        Desired { applyset, objects }
+        Ok(Desired { applyset, objects })
     }
 
-    /// The kinds among the objects.
+    /// The kinds among the ApplySet's members (every kind but Namespace).
     pub fn kinds(&self) -> BTreeSet<Kind> {
-        self.objects.iter().map(|o| o.id.kind).collect()
+        self.objects
+            .iter()
+            .map(|o| o.id.kind)
+            .filter(|k| k.kind != "Namespace")
+            .collect()
+    }
+
+    /// What the parent records for the objects.
+    pub fn members(&self) -> Members {
+        let mut m = Members::of(&self.kinds(), &self.namespaces());
+        m.namespaces.insert(self.applyset.namespace.clone());
+        m
     }
 
     /// The namespaces the objects live in.
@@ -310,7 +441,7 @@ mod tests {
 
     #[test]
     fn applyset_id_has_the_kep_shape_and_is_stable() {
-        let a = ApplySet::for_project("karina");
+        let a = ApplySet::for_project("karina", "services");
         assert!(
             a.id.starts_with("applyset-") && a.id.ends_with("-v1"),
             "{}",
@@ -318,23 +449,51 @@ mod tests {
         );
         // 32 bytes of sha256 in unpadded base64 = 43 characters.
         assert_eq!(a.id.len(), "applyset-".len() + 43 + "-v1".len());
-        assert_eq!(a.id, ApplySet::for_project("karina").id);
-        assert_ne!(a.id, ApplySet::for_project("other").id);
+        assert_eq!(a.id, ApplySet::for_project("karina", "services").id);
+        assert_ne!(a.id, ApplySet::for_project("other", "services").id);
+        assert_ne!(a.id, ApplySet::for_project("karina", "default").id);
         // Label values allow at most 63 characters.
         assert!(a.id.len() <= 63);
     }
 
     #[test]
     fn parent_round_trips_its_members() {
-        let a = ApplySet::for_project("p");
-        let kinds: BTreeSet<Kind> = [KINDS[0], KINDS[4]].into_iter().collect();
-        let ns: BTreeSet<String> = ["platform".into(), "default".into()].into_iter().collect();
-        let parent = a.parent_object(&kinds, &ns);
+        let a = ApplySet::for_project("p", "apps");
+        let kinds: BTreeSet<Kind> = [KINDS[2], KINDS[4]].into_iter().collect();
+        let ns: BTreeSet<String> = ["platform".into(), "apps".into()].into_iter().collect();
+        let mut members = Members::of(&kinds, &ns);
+        members.group_kinds.insert("Widget.example.com".into());
+        let parent = a.parent_object(&members);
         assert_eq!(
             parent["metadata"]["annotations"][GROUP_KINDS],
-            "Deployment.apps,Namespace"
+            "ConfigMap,Deployment.apps,Widget.example.com"
         );
         assert_eq!(parent["metadata"]["annotations"][NAMESPACES], "platform");
-        assert_eq!(ApplySet::members_of(&parent), (kinds, ns));
+        let read = ApplySet::members_of(&parent);
+        assert_eq!(read, members);
+        assert_eq!(read.kinds(), kinds);
+        assert_eq!(
+            read.unknown().into_iter().collect::<Vec<_>>(),
+            ["Widget.example.com"]
+        );
+        assert_eq!(a.foreign_parent(&parent), None);
+    }
+
+    #[test]
+    fn a_parent_of_another_set_or_tool_is_foreign() {
+        let a = ApplySet::for_project("p", "apps");
+        let mut other = a.parent_object(&Members::default());
+        other["metadata"]["annotations"][TOOLING] = json!("kubectl/v1.37.2");
+        assert!(a
+            .foreign_parent(&other)
+            .unwrap()
+            .contains("kubectl/v1.37.2"));
+        let mut other = a.parent_object(&Members::default());
+        other["metadata"]["labels"][APPLYSET_ID] = json!("applyset-x-v1");
+        assert!(a.foreign_parent(&other).unwrap().contains("applyset-x-v1"));
+        assert!(a
+            .foreign_parent(&json!({"metadata": {"name": "gen-applyset-p"}}))
+            .unwrap()
+            .contains("not an ApplySet parent"));
     }
 }

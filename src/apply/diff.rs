@@ -15,7 +15,7 @@ pub const REDACTED: &str = "***";
 /// The unified diff of one object (`None` when both sides are equal).
 /// Headers name the object the way kubectl does.
 pub fn object(result: &ObjectResult) -> Option<String> {
-    if matches!(result.change, Change::Unchanged | Change::Kept) {
+    if matches!(result.change, Change::Unchanged) {
         return None;
     }
     let before = result.before.as_ref().map(normalize);
@@ -94,6 +94,7 @@ mod tests {
 
     fn result(before: Option<Value>, after: Option<Value>, change: Change) -> ObjectResult {
         ObjectResult {
+            note: None,
             id: ObjectRef {
                 kind: Kind::of("v1", "Secret").unwrap_or(crate::apply::desired::KINDS[2]),
                 namespace: Some("ns".into()),

@@ -9,12 +9,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery;
 use serde_json::Value;
 
-use super::desired::{ApplySet, Desired, Kind, ObjectRef, PARENT_NAMESPACE, PART_OF};
+use super::desired::{ApplySet, Desired, Kind, ObjectRef, PART_OF};
 use super::{ApplyError, Cluster, FIELD_MANAGER};
 
 /// What happened (or, in a dry run, would happen) to one object.
@@ -29,9 +30,6 @@ pub enum Change {
     /// It carried the project's ApplySet label but is no longer in the
     /// catalog, and was deleted.
     Pruned,
-    /// A Namespace no longer in the catalog: never deleted by gen (deleting
-    /// it would delete everything in it, gen's or not).
-    Kept,
     /// Another field manager owns fields gen sets, with other values.
     Conflict(Vec<Conflict>),
 }
@@ -44,7 +42,6 @@ impl Change {
             Change::Configured => "configured",
             Change::Unchanged => "unchanged",
             Change::Pruned => "pruned",
-            Change::Kept => "kept",
             Change::Conflict(_) => "conflict",
         }
     }
@@ -70,6 +67,8 @@ pub struct ObjectResult {
     pub before: Option<Value>,
     /// The object after the apply or dry run (None when deleted or refused).
     pub after: Option<Value>,
+    /// What else happened to it (a field handed over, say).
+    pub note: Option<String>,
 }
 
 /// The outcome of one `apply` run.
@@ -84,17 +83,11 @@ pub struct Report {
 impl Report {
     /// How many objects had each outcome, in a fixed order.
     pub fn totals(&self) -> Vec<(&'static str, usize)> {
-        let mut t: Vec<(&'static str, usize)> = [
-            "created",
-            "configured",
-            "unchanged",
-            "pruned",
-            "kept",
-            "conflict",
-        ]
-        .iter()
-        .map(|w| (*w, 0))
-        .collect();
+        let mut t: Vec<(&'static str, usize)> =
+            ["created", "configured", "unchanged", "pruned", "conflict"]
+                .iter()
+                .map(|w| (*w, 0))
+                .collect();
         for o in &self.objects {
             if let Some(e) = t.iter_mut().find(|(w, _)| *w == o.change.as_str()) {
                 e.1 += 1;
@@ -249,9 +242,148 @@ fn conflicts_of(s: &kube::core::Status) -> Vec<Conflict> {
     }
 }
 
-/// Apply every desired object in order; then, with `prune`, delete the
-/// ApplySet's members that are no longer desired. A run with conflicts
-/// prunes nothing.
+/// How many requests of one dependency tier are in flight at once.
+pub const CONCURRENCY: usize = 16;
+
+/// The field manager that holds a Deployment's `spec.replicas` while it is
+/// handed from gen to its HorizontalPodAutoscaler (see [`hand_replicas_to_hpa`]).
+pub const HANDOVER_MANAGER: &str = "gen-hpa-handover";
+
+/// The autoscaling facts of one apply: which Deployments a desired HPA
+/// scales (with its range), and which ones an HPA of the set scaled before
+/// but no desired one does (autoscaling turned off).
+#[derive(Debug, Default)]
+struct Autoscaling {
+    /// (namespace, Deployment) -> (minReplicas, maxReplicas).
+    on: BTreeMap<(String, String), (i64, i64)>,
+    /// (namespace, Deployment) -> the live HPA of the set that scales it.
+    off: BTreeMap<(String, String), ObjectRef>,
+}
+
+fn hpa_target(hpa: &Value) -> Option<(String, String)> {
+    let target = &hpa["spec"]["scaleTargetRef"];
+    if target["kind"] != "Deployment" {
+        return None;
+    }
+    Some((
+        hpa["metadata"]["namespace"].as_str()?.to_owned(),
+        target["name"].as_str()?.to_owned(),
+    ))
+}
+
+impl Autoscaling {
+    fn of(desired: &Desired, live: &BTreeMap<ObjectRef, Value>) -> Autoscaling {
+        let mut a = Autoscaling::default();
+        for o in desired
+            .objects
+            .iter()
+            .filter(|o| o.id.kind.kind == "HorizontalPodAutoscaler")
+        {
+            if let Some(t) = hpa_target(&o.body) {
+                let min = o.body["spec"]["minReplicas"].as_i64().unwrap_or(1);
+                let max = o.body["spec"]["maxReplicas"].as_i64().unwrap_or(min);
+                a.on.insert(t, (min, max));
+            }
+        }
+        for (id, v) in live {
+            if id.kind.kind != "HorizontalPodAutoscaler"
+                || desired.get(id).is_some()
+                || v["metadata"]["labels"][PART_OF].as_str() != Some(desired.applyset.id.as_str())
+            {
+                continue;
+            }
+            if let Some(t) = hpa_target(v) {
+                if !a.on.contains_key(&t) {
+                    a.off.insert(t, id.clone());
+                }
+            }
+        }
+        a
+    }
+}
+
+/// Whether field manager `manager` owns `spec.replicas` of `live` through
+/// an apply.
+fn applies_replicas(live: &Value, manager: &str) -> bool {
+    live["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|m| {
+            m["manager"] == manager
+                && m["operation"] == "Apply"
+                && m["subresource"].as_str().unwrap_or("").is_empty()
+                && !m["fieldsV1"]["f:spec"]["f:replicas"].is_null()
+        })
+}
+
+/// What the objects of the set looked like before this run: every object
+/// of the recorded kinds in the recorded namespaces, one LIST per kind and
+/// namespace (and a GET per Namespace), instead of a GET per object.
+async fn live_objects(
+    cluster: &Cluster,
+    desired: &Desired,
+    kinds: &BTreeSet<Kind>,
+    namespaces: &BTreeSet<String>,
+    resources: &BTreeMap<Kind, ApiResource>,
+) -> Result<BTreeMap<ObjectRef, Value>, ApplyError> {
+    let mut out = BTreeMap::new();
+    for o in desired.objects.iter().filter(|o| !o.id.kind.namespaced) {
+        if let Some(v) = get(cluster, &resources[&o.id.kind], &o.id).await? {
+            out.insert(o.id.clone(), v);
+        }
+    }
+    let lists = kinds
+        .iter()
+        .filter(|k| k.namespaced)
+        .flat_map(|k| namespaces.iter().map(move |ns| (*k, ns.as_str())));
+    let listed = futures_util::stream::iter(lists.map(|(kind, ns)| async move {
+        let ar = resource_of(resources, kind);
+        let a = api(cluster, &ar, Some(ns));
+        let what = || format!("list {} -n {ns}", kind.plural);
+        match cluster.call(what, a.list(&ListParams::default())).await {
+            Ok(l) => Ok((kind, l.items)),
+            // A namespace that does not exist (yet) holds nothing.
+            Err(e) if status_of(&e) == 404 => Ok((kind, Vec::new())),
+            Err(e) => Err(e),
+        }
+    }))
+    .buffer_unordered(CONCURRENCY)
+    .collect::<Vec<_>>()
+    .await;
+    for r in listed {
+        let (kind, items) = r?;
+        for item in items {
+            let mut v = to_value(&item);
+            v["apiVersion"] = Value::String(kind.api_version());
+            v["kind"] = Value::String(kind.kind.to_owned());
+            let id = ObjectRef {
+                kind,
+                namespace: v["metadata"]["namespace"].as_str().map(str::to_owned),
+                name: v["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            out.insert(id, v);
+        }
+    }
+    Ok(out)
+}
+
+fn resource_of(resources: &BTreeMap<Kind, ApiResource>, kind: Kind) -> ApiResource {
+    resources.get(&kind).cloned().unwrap_or_else(|| {
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(kind.group, kind.version, kind.kind),
+            kind.plural,
+        )
+    })
+}
+
+/// Apply every desired object, one dependency tier after the other (the
+/// objects of a tier concurrently, at most [`CONCURRENCY`] at once); then,
+/// with `prune`, delete the ApplySet's members that are no longer desired.
+/// A run with conflicts prunes nothing.
 pub async fn apply(
     cluster: &Cluster,
     desired: &Desired,
@@ -260,121 +392,319 @@ pub async fn apply(
     let parent_kind = Kind::of("v1", "ConfigMap").unwrap_or(super::desired::KINDS[2]);
     let mut kinds = desired.kinds();
     kinds.insert(parent_kind);
-    let resources = discover(cluster, &kinds).await?;
+    if let Some(ns) = Kind::of("v1", "Namespace") {
+        kinds.insert(ns);
+    }
+    let set = &desired.applyset;
     let parent_id = ObjectRef {
         kind: parent_kind,
-        namespace: Some(PARENT_NAMESPACE.to_owned()),
-        name: desired.applyset.parent.clone(),
+        namespace: Some(set.namespace.clone()),
+        name: set.parent.clone(),
     };
-    let parent_ar = &resources[&parent_kind];
-    let previous = get(cluster, parent_ar, &parent_id).await?;
-    let (mut all_kinds, mut all_namespaces) = previous
+    let mut resources = discover(cluster, &kinds).await?;
+    let parent_ar = resources[&parent_kind].clone();
+    let previous = get(cluster, &parent_ar, &parent_id).await?;
+    if let Some(p) = &previous {
+        if let Some(why) = set.foreign_parent(p) {
+            return Err(ApplyError::Api {
+                context: cluster.context.clone(),
+                server: cluster.server.clone(),
+                what: format!("use {parent_id} as the ApplySet parent"),
+                why,
+                code: 409,
+                help: "gen will not take over or change another tool's set: rename the project in the catalog, or delete that ConfigMap if nothing uses it".into(),
+            });
+        }
+    }
+    let recorded = previous
         .as_ref()
         .map(ApplySet::members_of)
         .unwrap_or_default();
-    all_kinds.extend(desired.kinds());
-    all_namespaces.extend(desired.namespaces());
-    if !opts.dry_run {
-        // Record the union first: if this run dies half-way, the next
-        // prune still finds what this one created.
-        let body = desired.applyset.parent_object(&all_kinds, &all_namespaces);
-        put_parent(cluster, parent_ar, &parent_id, &body).await?;
+    let all = recorded.union(&desired.members());
+    // Kinds the parent records that this run does not apply (an HPA whose
+    // service stopped autoscaling, say) must be discovered to be pruned.
+    let extra: BTreeSet<Kind> = all.kinds().difference(&kinds).copied().collect();
+    if !extra.is_empty() {
+        resources.extend(discover(cluster, &extra).await?);
     }
+    let live = live_objects(cluster, desired, &all.kinds(), &all.namespaces, &resources).await?;
+    let autoscaling = Autoscaling::of(desired, &live);
 
     let mut report = Report {
         dry_run: opts.dry_run,
         objects: Vec::new(),
     };
+    let mut removed: BTreeSet<ObjectRef> = BTreeSet::new();
     let mut new_namespaces: BTreeSet<String> = BTreeSet::new();
-    for obj in &desired.objects {
-        let ar = &resources[&obj.id.kind];
-        let before = get(cluster, ar, &obj.id).await?;
-        let (change, after) = match ssa(cluster, ar, &obj.id, &obj.body, opts).await? {
-            Applied::Object(after) => {
-                let change = match &before {
-                    None => Change::Created,
-                    Some(b) if normalize(b) == normalize(&after) => Change::Unchanged,
-                    Some(_) => Change::Configured,
-                };
-                (change, Some(after))
-            }
-            Applied::Conflict(c) => (Change::Conflict(c), None),
-            Applied::NamespacePending => {
-                let ns = obj.id.namespace.clone().unwrap_or_default();
-                if !new_namespaces.contains(&ns) {
-                    return Err(ApplyError::Api {
-                        context: cluster.context.clone(),
-                        server: cluster.server.clone(),
-                        what: format!("dry-run apply {}", obj.id),
-                        why: format!("namespace `{ns}` does not exist"),
-                        code: 404,
-                        help:
-                            "declare the namespace in the catalog (`namespaces:`) so gen creates it"
-                                .to_owned(),
-                    });
-                }
-                (Change::Created, Some(obj.body.clone()))
-            }
-        };
-        if obj.id.kind.kind == "Namespace" && before.is_none() {
-            new_namespaces.insert(obj.id.name.clone());
+    let mut parent_written = opts.dry_run;
+    let tiers: BTreeSet<u8> = desired.objects.iter().map(|o| o.id.kind.order).collect();
+    for tier in tiers {
+        if !parent_written && tier > 0 {
+            // Record the union before the first member is written (and after
+            // the Namespaces, the parent's own among them): if this run dies
+            // half-way, the next prune still finds what this one created.
+            put_parent(cluster, &parent_ar, &parent_id, &set.parent_object(&all)).await?;
+            parent_written = true;
         }
-        report.objects.push(ObjectResult {
-            id: obj.id.clone(),
-            change,
-            before,
-            after,
-        });
+        let objects = desired.objects.iter().filter(|o| o.id.kind.order == tier);
+        let done = futures_util::stream::iter(objects.map(|obj| {
+            let ar = resources[&obj.id.kind].clone();
+            let before = live.get(&obj.id).cloned();
+            let new_ns = &new_namespaces;
+            let autoscaling = &autoscaling;
+            let resources = &resources;
+            async move {
+                apply_one(
+                    cluster,
+                    &ar,
+                    obj,
+                    before,
+                    opts,
+                    autoscaling,
+                    new_ns,
+                    resources,
+                )
+                .await
+            }
+        }))
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+        for r in done {
+            let (result, gone) = r?;
+            if result.id.kind.kind == "Namespace" && result.before.is_none() {
+                new_namespaces.insert(result.id.name.clone());
+            }
+            if let Some(g) = gone {
+                removed.insert(g.id.clone());
+                report.objects.push(g);
+            }
+            report.objects.push(result);
+        }
+    }
+    if !parent_written {
+        put_parent(cluster, &parent_ar, &parent_id, &set.parent_object(&all)).await?;
     }
 
     let conflicted = report.conflicts().next().is_some();
     if opts.prune && !conflicted {
-        let stale = stale(cluster, desired, &all_kinds, &all_namespaces, &resources).await?;
+        let stale = stale(cluster, desired, &all.kinds(), &all.namespaces, &resources).await?;
         for (id, live) in stale {
-            if id.kind.kind == "Namespace" {
-                report.objects.push(ObjectResult {
-                    id,
-                    change: Change::Kept,
-                    before: Some(live.clone()),
-                    after: Some(live),
-                });
+            if removed.contains(&id) {
                 continue;
             }
-            let ar = resources.get(&id.kind).cloned().unwrap_or_else(|| {
-                ApiResource::from_gvk_with_plural(
-                    &GroupVersionKind::gvk(id.kind.group, id.kind.version, id.kind.kind),
-                    id.kind.plural,
-                )
-            });
-            let a = api(cluster, &ar, id.namespace.as_deref());
-            let dp = DeleteParams {
-                dry_run: opts.dry_run,
-                ..DeleteParams::default()
-            };
-            let deleted = cluster
-                .call(|| format!("delete {id}"), a.delete(&id.name, &dp))
-                .await;
-            match deleted {
-                Ok(_) => {}
-                // Gone meanwhile: the goal is reached.
-                Err(e) if status_of(&e) == 404 => {}
-                Err(e) => return Err(e),
-            }
+            let ar = resource_of(&resources, id.kind);
+            delete(cluster, &ar, &id, opts.dry_run).await?;
             report.objects.push(ObjectResult {
                 id,
                 change: Change::Pruned,
                 before: Some(live),
                 after: None,
+                note: None,
             });
         }
         if !opts.dry_run {
-            let body = desired
-                .applyset
-                .parent_object(&desired.kinds(), &desired.namespaces());
-            put_parent(cluster, parent_ar, &parent_id, &body).await?;
+            // What is left: the desired members, and the kinds gen cannot
+            // prune itself (so a tool that knows them still can).
+            let mut left = desired.members();
+            left.group_kinds.extend(recorded.unknown());
+            put_parent(cluster, &parent_ar, &parent_id, &set.parent_object(&left)).await?;
         }
     }
     Ok(report)
+}
+
+async fn delete(
+    cluster: &Cluster,
+    ar: &ApiResource,
+    id: &ObjectRef,
+    dry_run: bool,
+) -> Result<(), ApplyError> {
+    let a = api(cluster, ar, id.namespace.as_deref());
+    let dp = DeleteParams {
+        dry_run,
+        ..DeleteParams::default()
+    };
+    match cluster
+        .call(|| format!("delete {id}"), a.delete(&id.name, &dp))
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Gone meanwhile: the goal is reached.
+        Err(e) if status_of(&e) == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Apply one object and judge what changed. For a Deployment whose
+/// autoscaling is turned on or off, hand `spec.replicas` over without a
+/// dip; the second value is the HPA deleted on the way (autoscaling off).
+#[allow(clippy::too_many_arguments)]
+async fn apply_one(
+    cluster: &Cluster,
+    ar: &ApiResource,
+    obj: &super::desired::Obj,
+    before: Option<Value>,
+    opts: Options,
+    autoscaling: &Autoscaling,
+    new_namespaces: &BTreeSet<String>,
+    resources: &BTreeMap<Kind, ApiResource>,
+) -> Result<(ObjectResult, Option<ObjectResult>), ApplyError> {
+    let id = &obj.id;
+    let key = (id.namespace.clone().unwrap_or_default(), id.name.clone());
+    let mut note = None;
+    let mut gone = None;
+    let is_deployment = id.kind.kind == "Deployment";
+    let turned_off = autoscaling.off.get(&key).filter(|_| is_deployment);
+    if let Some(hpa) = turned_off {
+        // Autoscaling turned off: delete the set's HPA first, so it stops
+        // scaling what gen sizes from now on (with or without --prune).
+        let hpa_ar = resource_of(resources, hpa.kind);
+        delete(cluster, &hpa_ar, hpa, opts.dry_run).await?;
+        gone = Some(ObjectResult {
+            id: hpa.clone(),
+            change: Change::Pruned,
+            before: None,
+            after: None,
+            note: Some(format!("autoscaling of deployment/{} turned off", id.name)),
+        });
+    }
+    let mut applied = if let (true, Some(&(min, max))) = (is_deployment, autoscaling.on.get(&key)) {
+        let (a, n) =
+            hand_replicas_to_hpa(cluster, ar, obj, before.as_ref(), (min, max), opts).await?;
+        note = n;
+        a
+    } else {
+        ssa(cluster, ar, id, &obj.body, opts).await?
+    };
+    if let (Applied::Conflict(c), Some(_)) = (&applied, turned_off) {
+        if c.iter().all(|c| c.field == ".spec.replicas") {
+            // The replicas still belong to the HPA controller (or the
+            // handover manager): the one contested field is gen's again.
+            let forced = Options {
+                force_conflicts: true,
+                ..opts
+            };
+            let managers: Vec<String> = c.iter().map(|c| c.message.clone()).collect();
+            applied = ssa(cluster, ar, id, &obj.body, forced).await?;
+            note = Some(format!(
+                "autoscaling turned off: took .spec.replicas over ({})",
+                managers.join("; ")
+            ));
+        }
+    }
+    let (change, after) = match applied {
+        Applied::Object(after) => (verdict(before.as_ref(), &after), Some(after)),
+        Applied::Conflict(c) => (Change::Conflict(c), None),
+        Applied::NamespacePending => {
+            let ns = id.namespace.clone().unwrap_or_default();
+            if !new_namespaces.contains(&ns) {
+                return Err(ApplyError::Api {
+                    context: cluster.context.clone(),
+                    server: cluster.server.clone(),
+                    what: format!("dry-run apply {id}"),
+                    why: format!("namespace `{ns}` does not exist"),
+                    code: 404,
+                    help: "declare the namespace in the catalog (`namespaces:`) so gen creates it"
+                        .to_owned(),
+                });
+            }
+            (Change::Created, Some(obj.body.clone()))
+        }
+    };
+    Ok((
+        ObjectResult {
+            id: id.clone(),
+            change,
+            before,
+            after,
+            note,
+        },
+        gone,
+    ))
+}
+
+/// Created, configured or unchanged: `before` against the server's answer.
+fn verdict(before: Option<&Value>, after: &Value) -> Change {
+    match before {
+        None => Change::Created,
+        Some(b) => {
+            let mut b = b.clone();
+            b["apiVersion"] = after["apiVersion"].clone();
+            b["kind"] = after["kind"].clone();
+            if normalize(&b) == normalize(after) {
+                Change::Unchanged
+            } else {
+                Change::Configured
+            }
+        }
+    }
+}
+
+/// Apply a Deployment that an HPA scales, so that `spec.replicas` never
+/// dips: gen does not set replicas for such a Deployment, and a field whose
+/// only owner lets go of it is reset to its default (1) by the server. So
+/// the replicas are first given to a second field manager
+/// ([`HANDOVER_MANAGER`]) at their current value (clamped to the HPA's
+/// range; the HPA's minimum for a new Deployment), then gen's object
+/// without replicas is applied. The HPA controller takes the field over the
+/// first time it scales.
+async fn hand_replicas_to_hpa(
+    cluster: &Cluster,
+    ar: &ApiResource,
+    obj: &super::desired::Obj,
+    before: Option<&Value>,
+    (min, max): (i64, i64),
+    opts: Options,
+) -> Result<(Applied, Option<String>), ApplyError> {
+    let id = &obj.id;
+    let hand_over = |replicas: i64| {
+        let body = serde_json::json!({
+            "apiVersion": obj.body["apiVersion"],
+            "kind": obj.body["kind"],
+            "metadata": {"name": id.name, "namespace": id.namespace},
+            "spec": {"replicas": replicas},
+        });
+        async move {
+            let a = api(cluster, ar, id.namespace.as_deref());
+            let mut pp = PatchParams::apply(HANDOVER_MANAGER);
+            pp.dry_run = opts.dry_run;
+            pp.force = true;
+            cluster
+                .call(
+                    || format!("hand spec.replicas of {id} to its HorizontalPodAutoscaler"),
+                    a.patch(&id.name, &pp, &Patch::Apply(&body)),
+                )
+                .await
+                .map(|_| ())
+        }
+    };
+    match before {
+        None if !opts.dry_run => {
+            // Create it at the HPA's minimum, hand that over, then let go.
+            let mut first = obj.body.clone();
+            first["spec"]["replicas"] = Value::from(min);
+            if let Applied::Conflict(c) = ssa(cluster, ar, id, &first, opts).await? {
+                return Ok((Applied::Conflict(c), None));
+            }
+            hand_over(min).await?;
+            Ok((ssa(cluster, ar, id, &obj.body, opts).await?, None))
+        }
+        Some(live) if applies_replicas(live, FIELD_MANAGER) => {
+            let current = live["spec"]["replicas"].as_i64().unwrap_or(min);
+            let keep = current.clamp(min, max);
+            if !opts.dry_run {
+                hand_over(keep).await?;
+            }
+            Ok((
+                ssa(cluster, ar, id, &obj.body, opts).await?,
+                Some(format!(
+                    "autoscaling turned on: spec.replicas ({keep}) handed to the HorizontalPodAutoscaler"
+                )),
+            ))
+        }
+        _ => Ok((ssa(cluster, ar, id, &obj.body, opts).await?, None)),
+    }
 }
 
 async fn put_parent(
@@ -414,13 +744,8 @@ pub async fn stale(
     let selector = format!("{PART_OF}={}", desired.applyset.id);
     let lp = ListParams::default().labels(&selector);
     let mut out = Vec::new();
-    for kind in kinds {
-        let ar = resources.get(kind).cloned().unwrap_or_else(|| {
-            ApiResource::from_gvk_with_plural(
-                &GroupVersionKind::gvk(kind.group, kind.version, kind.kind),
-                kind.plural,
-            )
-        });
+    for kind in kinds.iter().filter(|k| k.kind != "Namespace") {
+        let ar = resource_of(resources, *kind);
         let scopes: Vec<Option<&str>> = if kind.namespaced {
             namespaces.iter().map(|n| Some(n.as_str())).collect()
         } else {
@@ -463,7 +788,12 @@ pub async fn stale(
                         .unwrap_or_default()
                         .to_owned(),
                 };
-                if desired.get(&id).is_none() {
+                // Objects another object owns go with their owner, and
+                // Namespaces are never deleted by gen.
+                let owned = v["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|o| !o.is_empty());
+                if desired.get(&id).is_none() && !owned && id.kind.kind != "Namespace" {
                     out.push((id, v));
                 }
             }
@@ -547,12 +877,14 @@ mod tests {
                     change: Change::Created,
                     before: None,
                     after: None,
+                    note: None,
                 },
                 ObjectResult {
                     id,
                     change: Change::Unchanged,
                     before: None,
                     after: None,
+                    note: None,
                 },
             ],
         };

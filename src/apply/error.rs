@@ -127,9 +127,11 @@ pub enum ApplyError {
     #[error("timed out after {seconds}s waiting for the rollout of {pending}")]
     #[diagnostic(
         code(gen::apply::timeout),
-        help("{details}\nraise --timeout, or look at the pods: `kubectl --context {context} get pods -n {namespace}`")
+        help("{details}\nfix the cause ({rollback}), raise --timeout, or look at the pods: `kubectl --context {context} get pods -n {namespace}`")
     )]
     RolloutTimeout {
+        /// How to roll the pending services back, e.g. `gen rollback api --context prod`.
+        rollback: String,
         /// The context.
         context: String,
         /// The bound.

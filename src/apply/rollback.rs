@@ -141,21 +141,18 @@ async fn switch_colour(
     };
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let target = format!("{service}-{other}");
-    let available = cluster
+    let live_target = cluster
         .call(
             || format!("get deployment/{target} -n {ns}"),
             deployments.get_opt(&target),
         )
-        .await?
-        .and_then(|d| d.status)
-        .and_then(|s| s.available_replicas)
-        .unwrap_or(0);
-    if available < 1 {
+        .await?;
+    if let Some(why) = not_rolled_out(live_target.as_ref()) {
         return Err(ApplyError::Rollback {
             what: format!("service/{service} -n {ns}"),
-            why: format!("deployment/{target} has no available pod to take the traffic"),
+            why: format!("deployment/{target} cannot take the traffic: {why}"),
             help: format!(
-                "give the {other} colour an image and replicas in the catalog and `gen apply` it first"
+                "give the {other} colour an image and replicas in the catalog, `gen apply --wait` it, then retry"
             ),
         });
     }
@@ -276,6 +273,37 @@ async fn abort_canary(
     })
 }
 
+/// Why a Deployment is not fully rolled out (None: it is): the controller
+/// has seen its latest generation, and every desired replica is updated
+/// and available, with no old one left.
+fn not_rolled_out(d: Option<&Deployment>) -> Option<String> {
+    let Some(d) = d else {
+        return Some("it does not exist".into());
+    };
+    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let generation = d.metadata.generation.unwrap_or(0);
+    let st = d.status.clone().unwrap_or_default();
+    let observed = st.observed_generation.unwrap_or(0);
+    let (replicas, updated, available) = (
+        st.replicas.unwrap_or(0),
+        st.updated_replicas.unwrap_or(0),
+        st.available_replicas.unwrap_or(0),
+    );
+    if want < 1 {
+        Some("it has no replicas".into())
+    } else if observed < generation {
+        Some(format!(
+            "its controller has not yet seen generation {generation} (observed {observed})"
+        ))
+    } else if updated != want || available != want || replicas != want {
+        Some(format!(
+            "{available} of {want} replicas available, {updated} updated, {replicas} in all"
+        ))
+    } else {
+        None
+    }
+}
+
 /// `what` should be on the cluster, and is not: gen has not applied it yet.
 fn not_on_cluster(what: String, cluster: &Cluster) -> ApplyError {
     ApplyError::Rollback {
@@ -302,6 +330,15 @@ async fn undo(
         .call(|| format!("get {what}"), deployments.get_opt(&name))
         .await?
         .ok_or_else(|| not_on_cluster(what.clone(), cluster))?;
+    if live.spec.as_ref().and_then(|s| s.paused) == Some(true) {
+        return Err(ApplyError::Rollback {
+            what,
+            why: "it is paused: a paused Deployment does not roll, back or forth".into(),
+            help: format!(
+                "resume it first (`kubectl rollout resume deployment/{name} -n {ns}`), then retry"
+            ),
+        });
+    }
     let current = revision(&live.metadata).unwrap_or(0);
     let uid = live.metadata.uid.clone().unwrap_or_default();
     let selector = live
@@ -373,13 +410,54 @@ async fn undo(
     }
     let mut body = deploy.body.clone();
     body["spec"]["template"] = template;
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
-    cluster
-        .call(
-            || format!("apply {what}"),
+    // The catalog's object with the old pod template. Only template fields
+    // are taken over from other managers: a conflict anywhere else (someone
+    // scaled by hand, say) is reported, not overwritten.
+    let pp = PatchParams::apply(FIELD_MANAGER);
+    match cluster
+        .bounded(
+            &|| format!("apply {what}"),
             deployments.patch(&name, &pp, &Patch::Apply(&body)),
         )
-        .await?;
+        .await?
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let fields: Vec<String> = s
+                .details
+                .iter()
+                .flat_map(|d| &d.causes)
+                .map(|c| c.field.clone())
+                .collect();
+            let outside: Vec<&String> = fields
+                .iter()
+                .filter(|f| !f.starts_with(".spec.template"))
+                .collect();
+            if fields.is_empty() || !outside.is_empty() {
+                return Err(ApplyError::Rollback {
+                    what,
+                    why: format!(
+                        "other field managers own fields outside the pod template: {}",
+                        if outside.is_empty() {
+                            s.message.clone()
+                        } else {
+                            outside.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+                        }
+                    ),
+                    help: format!(
+                        "see who (`kubectl get deployment/{name} -n {ns} --show-managed-fields -o yaml`), then `gen apply --force-conflicts` to restore the catalog's values, and retry"
+                    ),
+                });
+            }
+            cluster
+                .call(
+                    || format!("apply {what}"),
+                    deployments.patch(&name, &pp.clone().force(), &Patch::Apply(&body)),
+                )
+                .await?;
+        }
+        Err(e) => return Err(cluster.error(&format!("apply {what}"), e)),
+    }
     Ok(RolledBack {
         what,
         from: format!("revision {current}"),

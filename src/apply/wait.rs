@@ -3,6 +3,11 @@
 //! is updated, no old replica is left, and every updated replica is
 //! available; a `Progressing=False` condition with `ProgressDeadlineExceeded`
 //! is a failure.
+//!
+//! A watch may start from the API server's cache, which can be older than
+//! the write gen just made; so a state counts only once its
+//! `metadata.generation` and `status.observedGeneration` reach the
+//! generation that gen's own apply returned.
 
 use std::time::Duration;
 
@@ -13,6 +18,7 @@ use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use tokio::time::Instant;
 
 use super::desired::Desired;
+use super::engine::Report;
 use super::{ApplyError, Cluster};
 
 /// The state of one rollout, for progress display.
@@ -54,9 +60,18 @@ enum Verdict {
     Failed(String),
 }
 
-fn judge(d: &Deployment) -> (Verdict, i32, i32, i32) {
+fn judge(d: &Deployment, applied: i64) -> (Verdict, i32, i32, i32) {
     let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let generation = d.metadata.generation.unwrap_or(0);
+    if generation < applied {
+        return (
+            Verdict::Waiting("waiting for the server to show the applied generation".into()),
+            want,
+            0,
+            0,
+        );
+    }
+    let generation = generation.max(applied);
     let Some(st) = &d.status else {
         return (
             Verdict::Waiting("waiting for the controller".into()),
@@ -112,16 +127,18 @@ fn judge(d: &Deployment) -> (Verdict, i32, i32, i32) {
 }
 
 /// Wait until every Deployment of `desired` has rolled out, or `timeout`.
-/// Deployments are watched concurrently; each state change reaches
-/// `observer`.
+/// `applied` is the report of the apply just made: a Deployment's rollout
+/// is judged only from the generation that apply returned on. Deployments
+/// are watched concurrently; each state change reaches `observer`.
 pub async fn wait(
     cluster: &Cluster,
     desired: &Desired,
+    applied: &Report,
     timeout: Duration,
     observer: &dyn Observer,
 ) -> Result<(), ApplyError> {
     let deadline = Instant::now() + timeout;
-    let targets: Vec<(String, String, String)> = desired
+    let targets: Vec<(String, String, String, i64)> = desired
         .objects
         .iter()
         .filter(|o| o.id.kind.kind == "Deployment")
@@ -130,24 +147,32 @@ pub async fn wait(
                 .as_str()
                 .unwrap_or(&o.id.name)
                 .to_owned();
+            let generation = applied
+                .objects
+                .iter()
+                .find(|r| r.id == o.id)
+                .and_then(|r| r.after.as_ref())
+                .and_then(|a| a["metadata"]["generation"].as_i64())
+                .unwrap_or(0);
             (
                 o.id.namespace.clone().unwrap_or_default(),
                 o.id.name.clone(),
                 service,
+                generation,
             )
         })
         .collect();
     let results = futures_util::future::join_all(
         targets
             .iter()
-            .map(|(ns, name, _)| one(cluster, ns, name, deadline, observer)),
+            .map(|(ns, name, _, g)| one(cluster, ns, name, *g, deadline, observer)),
     )
     .await;
     let mut pending = Vec::new();
-    for ((ns, name, service), r) in targets.iter().zip(results) {
+    for ((ns, name, service, _), r) in targets.iter().zip(results) {
         match r {
             Ok(true) => {}
-            Ok(false) => pending.push((ns.clone(), name.clone())),
+            Ok(false) => pending.push((ns.clone(), name.clone(), service.clone())),
             Err(Failure::Api(e)) => return Err(e),
             Err(Failure::Rollout(why)) => {
                 return Err(ApplyError::RolloutFailed {
@@ -161,17 +186,29 @@ pub async fn wait(
             }
         }
     }
-    if let Some((ns, _)) = pending.first() {
+    if let Some((ns, _, _)) = pending.first() {
         let mut details = Vec::new();
-        for (ns, name) in &pending {
+        for (ns, name, _) in &pending {
             details.push(explain(cluster, ns, name).await);
         }
+        let services: std::collections::BTreeSet<&String> =
+            pending.iter().map(|(_, _, s)| s).collect();
         return Err(ApplyError::RolloutTimeout {
+            rollback: services
+                .iter()
+                .map(|s| {
+                    format!(
+                        "or roll back: `gen rollback {s} --context {}`",
+                        cluster.context
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
             context: cluster.context.clone(),
             seconds: timeout.as_secs(),
             pending: pending
                 .iter()
-                .map(|(ns, n)| format!("deployment/{n} -n {ns}"))
+                .map(|(ns, n, _)| format!("deployment/{n} -n {ns}"))
                 .collect::<Vec<_>>()
                 .join(", "),
             namespace: ns.clone(),
@@ -193,6 +230,7 @@ async fn one(
     cluster: &Cluster,
     ns: &str,
     name: &str,
+    applied: i64,
     deadline: Instant,
     observer: &dyn Observer,
 ) -> Result<bool, Failure> {
@@ -231,7 +269,7 @@ async fn one(
                 // 410 Gone and friends: open a new watch.
                 WatchEvent::Error(_) => break,
             };
-            let (verdict, want, updated, available) = judge(&d);
+            let (verdict, want, updated, available) = judge(&d, applied);
             let state = Rollout {
                 name: name.to_owned(),
                 namespace: ns.to_owned(),
@@ -341,5 +379,53 @@ pub async fn explain(cluster: &Cluster, ns: &str, name: &str) -> String {
         format!("no pod of deployment/{name} -n {ns} reports a reason")
     } else {
         lines.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(
+        generation: i64,
+        observed: i64,
+        replicas: i32,
+        updated: i32,
+        available: i32,
+    ) -> Deployment {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "api", "generation": generation},
+            "spec": {"replicas": replicas, "selector": {}, "template": {}},
+            "status": {"observedGeneration": observed, "replicas": replicas,
+                       "updatedReplicas": updated, "availableReplicas": available},
+        }))
+        .expect("deployment")
+    }
+
+    #[test]
+    fn a_stale_object_from_before_the_apply_is_not_done() {
+        // The watch cache still shows generation 1, rolled out; gen's apply
+        // returned generation 2.
+        let stale = deployment(1, 1, 3, 3, 3);
+        assert!(matches!(judge(&stale, 1).0, Verdict::Done));
+        assert!(matches!(judge(&stale, 2).0, Verdict::Waiting(_)));
+        // Generation 2 seen by the server, not yet by the controller.
+        assert!(matches!(
+            judge(&deployment(2, 1, 3, 3, 3), 2).0,
+            Verdict::Waiting(_)
+        ));
+        // Observed and rolled out.
+        assert!(matches!(
+            judge(&deployment(2, 2, 3, 3, 3), 2).0,
+            Verdict::Done
+        ));
+        assert!(matches!(
+            judge(&deployment(3, 3, 3, 3, 3), 2).0,
+            Verdict::Done
+        ));
+        assert!(matches!(
+            judge(&deployment(2, 2, 3, 2, 2), 2).0,
+            Verdict::Waiting(_)
+        ));
     }
 }

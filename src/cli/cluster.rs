@@ -139,10 +139,11 @@ fn print_report(r: &Report, quiet_unchanged: bool) {
         if quiet_unchanged && o.change == Change::Unchanged {
             continue;
         }
-        let note = match o.change {
-            Change::Kept => " (namespace no longer in the catalog; gen never deletes namespaces)",
-            _ => "",
-        };
+        let note = o
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{:width$}  {}{note}",
@@ -349,7 +350,8 @@ pub fn run_apply(args: &ApplyArgs, color: bool) -> u8 {
             if args.wait && !args.dry_run {
                 let bars = Bars::new();
                 if let Err(e) =
-                    gen::apply::wait::wait(&cluster, &prep.desired, args.timeout, &bars).await
+                    gen::apply::wait::wait(&cluster, &prep.desired, &result, args.timeout, &bars)
+                        .await
                 {
                     return fail(&e, color);
                 }

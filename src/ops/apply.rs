@@ -130,8 +130,12 @@ pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
     let values = crate::emit::helm::Values::all(model);
     let files = crate::emit::manifests::files(model, &values, "manifests")
         .map_err(|e| BuildError::Compile(e.into()))?;
+    let desired = Desired::new(&model.project, &files).map_err(|e| PrepareError::Usage {
+        message: e.to_string(),
+        help: "remove that label from the catalog (`namespaces.<name>.labels`): gen sets the ApplySet's labels itself, and an object may belong to one set only".into(),
+    })?;
     Ok(Prepared {
-        desired: Desired::new(&model.project, &files),
+        desired,
         target: Target {
             context,
             kubeconfig: opts.kubeconfig.clone(),
