@@ -127,6 +127,10 @@ pub struct File {
     pub objects: Vec<Object>,
 }
 
+/// The Pod Security admission modes gen sets to `restricted` on its
+/// Namespaces.
+pub const POD_SECURITY_MODES: [&str; 3] = ["enforce", "audit", "warn"];
+
 /// Every manifest of the model as validated objects, grouped by file under
 /// `root`: the Namespaces first, then each service's objects. `gen build`
 /// writes them; `gen apply` sends them.
@@ -150,6 +154,15 @@ fn each_file(
     let mut ns_docs = Vec::new();
     for (name, ns) in &model.namespaces {
         let mut labels = ns.labels.clone();
+        // Pod Security admission at `restricted`, which every pod gen
+        // renders meets: a pod that does not (added by hand, or by a chart
+        // of someone else's) is refused by the API server. The catalog's
+        // own `pod-security.kubernetes.io/*` labels win.
+        for mode in POD_SECURITY_MODES {
+            labels
+                .entry(format!("pod-security.kubernetes.io/{mode}"))
+                .or_insert_with(|| "restricted".into());
+        }
         labels.insert("app.kubernetes.io/part-of".into(), model.project.clone());
         labels.insert("kubernetes.io/metadata.name".into(), name.clone());
         let obj = Namespace {
