@@ -37,6 +37,32 @@ pub fn assert_located(problems: &[Problem]) {
     }
 }
 
+/// No two objects gen emits share (namespace, kind, name), in the default
+/// render or any environment's: the catalog check refuses such names, so an
+/// accepted catalog never applies one object over another.
+pub fn assert_unique_objects(model: &gen::model::Model) {
+    let derived = gen::emit::Derived::of(model);
+    let renders = std::iter::once((model, &derived.values)).chain(
+        model
+            .environments()
+            .zip(&derived.environments)
+            .map(|(e, (values, _))| (&e.model, values)),
+    );
+    for (m, values) in renders {
+        let files = gen::emit::manifests::files(m, values, "manifests")
+            .unwrap_or_else(|e| panic!("an accepted catalog does not render: {e}"));
+        let mut seen = std::collections::BTreeSet::new();
+        for (what, o) in files.iter().flat_map(|f| &f.objects) {
+            let id = (
+                o["metadata"]["namespace"].to_string(),
+                o["kind"].to_string(),
+                o["metadata"]["name"].to_string(),
+            );
+            assert!(seen.insert(id), "{what} is emitted twice in its namespace");
+        }
+    }
+}
+
 fn print_every_format(report: &gen::lint::Report) {
     let _ = format::json(report);
     let _ = format::sarif(report, "0.0.0");
@@ -56,6 +82,7 @@ pub fn catalog(data: &[u8]) -> bool {
     match gen::check("catalog.yaml", data, &policy, TODAY) {
         Ok(checked) => {
             print_every_format(&checked.report);
+            assert_unique_objects(&checked.model);
             let names: Vec<String> = checked
                 .model
                 .environments()

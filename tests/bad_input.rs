@@ -4,7 +4,12 @@
 //! ```yaml
 //! # expect: catalog::unknown-key 7:5
 //! # expect: catalog::hpa-range 9:16
+//! # label: 14:20
 //! ```
+//!
+//! A `# label: LINE:COL` line says some reported problem must label that
+//! place (its primary or a secondary label): an environment's override that
+//! causes a problem is named by it even where the problem sits in the base.
 //!
 //! For each file the test copies it to a fresh directory as `catalog.yaml`,
 //! runs `gen build`, and asserts: exit code 2; every expected `code` at
@@ -45,6 +50,17 @@ fn expectations(text: &str) -> Vec<Expect> {
     v
 }
 
+/// The `# label: LINE:COL` lines.
+fn labels(text: &str) -> Vec<(usize, usize)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# label: "))
+        .map(|at| {
+            let (line, col) = at.trim().split_once(':').expect("LINE:COL");
+            (line.parse().unwrap(), col.parse().unwrap())
+        })
+        .collect()
+}
+
 /// Run one bad catalog through the library and the binary; return a failure
 /// message if anything is off.
 fn check_case(name: &str, bytes: &[u8], expected: &[Expect]) -> Option<String> {
@@ -67,6 +83,23 @@ fn check_case(name: &str, bytes: &[u8], expected: &[Expect]) -> Option<String> {
     got.sort();
     if got != expected {
         return Some(format!("{name}: expected {expected:?}\n   got {got:?}"));
+    }
+    if let Err(gen::CompileError::Catalog(p)) = gen::compile("catalog.yaml", bytes) {
+        let labelled: Vec<(usize, usize)> = p
+            .iter()
+            .flat_map(|p| {
+                std::iter::once(p.span.start)
+                    .chain(p.notes.iter().map(|n| n.span.start))
+                    .map(|at| p.source().location(at))
+            })
+            .collect();
+        for want in labels(&String::from_utf8_lossy(bytes)) {
+            if !labelled.contains(&want) {
+                return Some(format!(
+                    "{name}: nothing labels {want:?}; labels at {labelled:?}"
+                ));
+            }
+        }
     }
 
     // Binary: exit 2, locations rendered, nothing written.

@@ -471,3 +471,47 @@ environments:
         );
     }
 }
+
+/// The admin networks are judged as a union: the world split in halves is
+/// the world (an error at the `admin_cidrs` node, as `0.0.0.0/0` is), and
+/// narrow networks that add up to a wide one are that wide network.
+#[test]
+fn admin_cidrs_are_judged_as_a_union() {
+    let catalog = |list: &str, ipv6: bool| {
+        format!("version: 1\nproject: lab\ncluster:\n  k3s: {{version: v1.33.5+k3s1, servers: 1, agents: 1, ipv6: {ipv6}}}\n  aws:\n    region: eu-west-1\n    vpc_cidr: 10.0.0.0/16\n    admin_cidrs: {list}\nservices:\n  web: {{image: 'ghcr.io/lab/web:1.0.0', port: 8080}}\n")
+    };
+    let hits = |src: &str, rule: &str| -> Vec<(Severity, (usize, usize))> {
+        lint_text(src, &Policy::default())
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| (f.severity, f.problem.line_col()))
+            .collect()
+    };
+    for (list, ipv6) in [
+        ("[0.0.0.0/0]", false),
+        ("[0.0.0.0/1, 128.0.0.0/1]", false),
+        ("['::/1', '8000::/1']", true),
+        ("[128.0.0.0/1, 0.0.0.0/2, 64.0.0.0/2, 10.0.0.0/8]", false),
+    ] {
+        let src = catalog(list, ipv6);
+        let col = if list == "[0.0.0.0/0]" { 19 } else { 18 };
+        assert_eq!(
+            hits(&src, "ssh-from-world"),
+            vec![(Severity::Error, (8, col))],
+            "{list}"
+        );
+        assert_eq!(hits(&src, "admin-cidr-wide"), vec![], "{list}");
+    }
+    // A sixteenth short of the world: wide, not the world.
+    let src = catalog("[0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/3, 224.0.0.0/4]", false);
+    assert_eq!(hits(&src, "ssh-from-world"), vec![]);
+    // Two /25 halves of a /24 are a /24: allowed; three /24s are not.
+    let src = catalog("[198.51.100.0/25, 198.51.100.128/25]", false);
+    assert_eq!(hits(&src, "admin-cidr-wide"), vec![]);
+    let src = catalog("[198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24]", false);
+    assert_eq!(
+        hits(&src, "admin-cidr-wide"),
+        vec![(Severity::Warning, (8, 18))]
+    );
+}

@@ -21,6 +21,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use gen::lint::{format, Policy};
 
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
 const TODAY: &str = "2026-11-22";
 
 #[derive(Debug, Clone)]
@@ -663,5 +666,254 @@ fn mangled_catalogs_never_panic_and_are_located() {
     });
     if let Err(e) = result {
         panic!("{e}");
+    }
+}
+
+/// `admin_cidrs` drawn as a random partition of a whole address family
+/// (start from `/0`, split random pieces in halves), in random order, with
+/// an overlapping piece sometimes added: the union is every address, so
+/// `ssh-from-world` refuses it, at the `admin_cidrs` line, like `0.0.0.0/0`.
+/// The same partition missing one address is no longer the world and is
+/// judged by `admin-cidr-wide`'s size rule instead.
+#[test]
+fn admin_cidrs_covering_the_world_in_pieces_are_refused() {
+    use ipnet::IpNet;
+
+    fn halves(n: IpNet) -> Option<(IpNet, IpNet)> {
+        let mut it = n.subnets(n.prefix_len() + 1).ok()?;
+        Some((it.next()?, it.next()?))
+    }
+    let draw = (
+        any::<bool>(),
+        prop::collection::vec(any::<u64>(), 0..24),
+        any::<bool>(),
+        any::<u64>(),
+        prop::option::of(any::<u64>()),
+    );
+    let mut runner = TestRunner::new_with_rng(
+        config(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[11u8; 32]),
+    );
+    let result = runner.run(&draw, |(v6, splits, drop_one, pick, overlap)| {
+        let world: IpNet = if v6 { "::/0" } else { "0.0.0.0/0" }.parse().unwrap();
+        let mut nets = vec![world];
+        for s in &splits {
+            let i = usize::try_from(*s % nets.len() as u64).unwrap();
+            if let Some((a, b)) = halves(nets[i]) {
+                nets[i] = a;
+                nets.push(b);
+            }
+        }
+        if drop_one {
+            // Split one piece down to a single address along one path and
+            // leave that address out.
+            let i = usize::try_from(pick % nets.len() as u64).unwrap();
+            let mut n = nets.remove(i);
+            while let Some((a, b)) = halves(n) {
+                nets.push(a);
+                n = b;
+            }
+        }
+        if let Some(o) = overlap {
+            let i = usize::try_from(o % nets.len() as u64).unwrap();
+            let inner = halves(nets[i]).map_or(nets[i], |(a, _)| a);
+            nets.push(inner);
+        }
+        // A deterministic shuffle.
+        let len = nets.len();
+        for i in 0..len {
+            let j = usize::try_from((pick.wrapping_mul(i as u64 + 7)) % len as u64).unwrap();
+            nets.swap(i, j);
+        }
+        let list: Vec<String> = nets.iter().map(|n| format!("'{n}'")).collect();
+        let src = format!(
+            "version: 1\nproject: lab\ncluster:\n  k3s: {{version: v1.33.5+k3s1, servers: 1, agents: 1, ipv6: {v6}}}\n  aws:\n    region: eu-west-1\n    vpc_cidr: 10.0.0.0/16\n    admin_cidrs: [{}]\nservices:\n  web: {{image: 'ghcr.io/lab/web:1.0.0', port: 8080}}\n",
+            list.join(", ")
+        );
+        let report = gen::lint_only("catalog.yaml", src.as_bytes(), &Policy::default(), TODAY)
+            .map_err(|e| TestCaseError::fail(format!("refused: {e:?}\n{src}")))?;
+        let of = |rule: &str| -> Vec<(gen::lint::Severity, usize)> {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.severity, f.problem.line_col().0))
+                .collect()
+        };
+        let world_hits = of("ssh-from-world");
+        let wide_hits = of("admin-cidr-wide");
+        if drop_one {
+            prop_assert!(world_hits.is_empty(), "one address short is not the world: {world_hits:?}\n{src}");
+            prop_assert!(!wide_hits.is_empty(), "all but one address is wide\n{src}");
+        } else {
+            prop_assert!(!world_hits.is_empty(), "the world in pieces passed\n{src}");
+            prop_assert!(
+                world_hits.iter().all(|(s, line)| *s == gen::lint::Severity::Error && *line == 8),
+                "{world_hits:?}\n{src}"
+            );
+            prop_assert!(wide_hits.is_empty(), "{wide_hits:?}\n{src}");
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Random strings in every catalog field that becomes a Kubernetes name,
+/// label key or value, annotation or Secret/ConfigMap key: the catalog is
+/// refused with located problems, or it builds and every object passes
+/// gen's own Kubernetes validation. Never an internal error.
+#[test]
+fn strings_that_become_kubernetes_names_are_refused_or_valid() {
+    let fields: [&str; 14] = [
+        "namespaces: {shop: {labels: {'@': x}}}",
+        "namespaces: {shop: {labels: {team: '@'}}}",
+        "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, secret_env: {DB: '@'}}}",
+        "alerting: {webhook_secret: '@'}",
+        "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, env: {'@': x}}}",
+        "ingress: {host: shop.example, tls_secret: '@'}",
+        "ingress: {host: '@'}",
+        "services: {'@': {image: 'registry.example/api:1.0.0-abc1234', port: 8080}}",
+        "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, namespace: '@'}}",
+        "project: '@'",
+        "ingress: {host: shop.example, controller_namespace: '@'}",
+        "environments: {'@': {services: {api: {env: {A: b}}}}}",
+        "gitops: {argocd: {repo_url: 'https://git.example/x.git', charts_path: out/charts, namespace: '@'}}",
+        "services: {api: {image: '@', port: 8080}}",
+    ];
+    let text = prop_oneof![
+        "[a-zA-Z0-9 ./_:@-]{0,70}",
+        "[a-z0-9.-]{50,270}",
+        "[a-z][a-z0-9-]{0,62}(/[a-z0-9._-]{0,70})?",
+        Just(String::new()),
+        Just("..".to_owned()),
+        Just("-lead".to_owned()),
+        Just("a b/c".to_owned()),
+        Just("caf\u{e9}".to_owned()),
+    ];
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: config().cases * 4,
+            ..config()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[13u8; 32]),
+    );
+    let accepted = std::cell::Cell::new(0u32);
+    let result = runner.run(&(0..fields.len(), text), |(field, s)| {
+        let value = s.replace('\'', "''");
+        let line = fields[field].replace('@', &value);
+        let mut doc: Vec<String> = vec!["version: 1".into()];
+        let has = |k: &str| line.starts_with(k);
+        if !has("project:") {
+            doc.push("project: shop".into());
+        }
+        if !has("services:") {
+            doc.push("services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, routes: [/api]}}".into());
+        }
+        if !has("ingress:") && !has("services:") {
+            doc.push("ingress: {host: shop.example}".into());
+        }
+        doc.push(line);
+        let src = doc.join("\n") + "\n";
+        match gen::check("catalog.yaml", src.as_bytes(), &Policy::default(), TODAY) {
+            Ok(_) => accepted.set(accepted.get() + 1),
+            Err(gen::CompileError::Catalog(problems)) => {
+                for p in &problems.0 {
+                    let (line, col) = p.line_col();
+                    prop_assert!(
+                        line >= 1 && col >= 1 && p.span.end <= src.len() && p.help.is_some(),
+                        "badly located or without help: {p:?}\n{src}"
+                    );
+                }
+            }
+            Err(e) => prop_assert!(false, "internal error: {e}\n{src}"),
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(accepted.get() > 0, "no string was ever accepted");
+}
+
+/// Services named after each other's derived objects (`api` and
+/// `api-canary`, `api-blue`, `api-env`...) with random strategies, HPAs,
+/// env and namespaces: an accepted catalog never emits two objects with the
+/// same (namespace, kind, name), in the default render or an environment's;
+/// a refused one is refused for exactly that, at a service's key.
+#[test]
+fn no_two_emitted_objects_share_a_name_unless_refused() {
+    let service = (
+        0usize..2,
+        0usize..6,
+        0usize..3,
+        any::<bool>(),
+        any::<bool>(),
+        0usize..3,
+    );
+    let mut runner = TestRunner::new_with_rng(
+        config(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[17u8; 32]),
+    );
+    let (accepted, refused) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    let draw = (prop::collection::vec(service, 2..8), any::<bool>());
+    let result = runner.run(&draw, |(services, env_hpa)| {
+        let bases = ["api", "web"];
+        let suffixes = ["", "-canary", "-blue", "-green", "-env", "-canary-blue"];
+        let mut src = String::from("version: 1\nproject: shop\nnamespaces: {shop: {}, other: {}}\ningress: {host: shop.example}\nservices:\n");
+        let mut names = std::collections::BTreeSet::new();
+        for (i, (b, suf, strat, hpa, env, ns)) in services.iter().enumerate() {
+            let name = format!("{}{}", bases[*b], suffixes[*suf]);
+            if !names.insert(name.clone()) {
+                continue;
+            }
+            // Base names mostly get a strategy with derived names.
+            let strat = if suffixes[*suf].is_empty() { 1 + strat % 2 } else { *strat };
+            let strategy = match strat {
+                0 => String::new(),
+                1 => ", strategy: {type: blue-green}".to_owned(),
+                _ => ", strategy: {type: canary, canary_image: 'registry.example/x:2.0.0-abc1234'}".to_owned(),
+            };
+            src.push_str(&format!(
+                "  {name}: {{image: 'registry.example/x:1.0.0-abc1234', port: 8080, namespace: {}, routes: [/r{i}]{}{}{strategy}}}\n",
+                ["shop", "shop", "other"][*ns],
+                if *hpa { ", hpa: {min: 2, max: 4, cpu: 70}" } else { "" },
+                if *env { ", env: {A: b}" } else { "" },
+            ));
+        }
+        if env_hpa {
+            let first = names.iter().next().unwrap();
+            src.push_str(&format!("environments:\n  prod:\n    services:\n      {first}: {{hpa: {{min: 3, max: 5, cpu: 60}}, env: {{B: c}}}}\n"));
+        }
+        match gen::compile("catalog.yaml", src.as_bytes()) {
+            Ok(c) => {
+                accepted.set(accepted.get() + 1);
+                // The fuzz targets' own check of the emitted identities.
+                std::panic::catch_unwind(|| harness::assert_unique_objects(&c.model))
+                    .map_err(|_| TestCaseError::fail(format!("an object is emitted twice\n{src}")))?;
+            }
+            Err(gen::CompileError::Catalog(p)) => {
+                refused.set(refused.get() + 1);
+                for p in &p.0 {
+                    prop_assert_eq!(p.code, "catalog::name-collision", "{:?}\n{}", p, src);
+                    let at = &src[p.span.clone()];
+                    prop_assert!(names.contains(at), "not at a service key: {at:?}\n{src}");
+                }
+            }
+            Err(e) => prop_assert!(false, "internal error: {e}\n{src}"),
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    if config().cases >= 64 {
+        assert!(
+            accepted.get() >= 5 && refused.get() >= 5,
+            "{} / {}",
+            accepted.get(),
+            refused.get()
+        );
     }
 }

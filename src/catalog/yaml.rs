@@ -623,16 +623,35 @@ fn is_core_handle(tag: &Tag) -> bool {
 fn collection_tag_error(tag: Option<&Tag>, expected: &str) -> Option<String> {
     let tag = tag?;
     if is_core_handle(tag) && tag.suffix == expected {
-        None
-    } else {
-        Some(format!(
-            "unsupported YAML tag `{}{}`",
-            tag.handle, tag.suffix
-        ))
+        return None;
     }
+    let node = if expected == "map" {
+        "a mapping"
+    } else {
+        "a list"
+    };
+    Some(
+        if is_core_handle(tag) && CORE_SCALAR_TAGS.contains(&tag.suffix.as_str()) {
+            format!(
+                "the tag `!!{}` names a scalar, but this node is {node}",
+                tag.suffix
+            )
+        } else {
+            format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix)
+        },
+    )
 }
 
+/// The YAML 1.2 core schema's scalar tags.
+const CORE_SCALAR_TAGS: [&str; 5] = ["str", "null", "bool", "int", "float"];
+
 /// Resolve a scalar by the YAML 1.2 core schema (and explicit core tags).
+///
+/// A core tag must agree with the scalar's content: `!!int` takes only what
+/// the core schema reads as an integer, `!!float` any number (and makes it a
+/// float: `!!float 2` is 2.0), `!!bool` and `!!null` only their own forms,
+/// `!!str` anything. A tag never turns content into a value of another type
+/// (`!!null 8080`, `!!int 1e3`), so it cannot slip past the schema.
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     if let Some(tag) = tag {
         if !is_core_handle(tag) {
@@ -641,21 +660,44 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
                 tag.handle, tag.suffix
             ));
         }
+        let disagree = |what: &str| {
+            format!(
+                "the tag `!!{}` says {what}, but `{text}` is {}",
+                tag.suffix,
+                describe(&resolve_plain(text))
+            )
+        };
         return match tag.suffix.as_str() {
             "str" => Ok(Value::String(text.to_owned())),
-            "null" => Ok(Value::Null),
+            "null" => match resolve_plain(text) {
+                Value::Null => Ok(Value::Null),
+                _ => Err(disagree("null")),
+            },
             "bool" => match resolve_plain(text) {
                 v @ Value::Bool(_) => Ok(v),
-                _ => Err(format!("`{text}` is not a boolean")),
+                _ => Err(disagree("a boolean")),
             },
-            "int" => match resolve_plain(text) {
-                v @ Value::Number(_) => Ok(v),
-                _ => Err(format!("`{text}` is not an integer")),
-            },
+            "int" => resolve_int(text).ok_or_else(|| disagree("an integer")),
             "float" => match resolve_plain(text) {
-                Value::Number(n) => Ok(Value::Number(n)),
-                _ => Err(format!("`{text}` is not a number")),
+                Value::Number(n) => n
+                    .as_f64()
+                    .and_then(Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| disagree("a float")),
+                _ if is_special_float(text) => Err(format!(
+                    "`{text}` is a float JSON cannot hold (infinity or not-a-number)"
+                )),
+                _ => Err(disagree("a float")),
             },
+            "seq" | "map" => Err(format!(
+                "the tag `!!{}` names a {}, but this node is the scalar `{text}`",
+                tag.suffix,
+                if tag.suffix == "seq" {
+                    "list"
+                } else {
+                    "mapping"
+                }
+            )),
             other => Err(format!("unsupported YAML tag `!!{other}`")),
         };
     }
@@ -663,6 +705,23 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
         return Ok(Value::String(text.to_owned()));
     }
     Ok(resolve_plain(text))
+}
+
+/// `.inf`, `-.Inf`, `.NaN`...: core-schema floats JSON has no value for.
+fn is_special_float(text: &str) -> bool {
+    let b = text.strip_prefix(['-', '+']).unwrap_or(text);
+    matches!(b, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN")
+}
+
+/// What a plain scalar means, for messages: `a string`, `an integer`, ...
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a float",
+        Value::Number(_) => "an integer",
+        _ => "a string",
+    }
 }
 
 fn resolve_plain(text: &str) -> Value {
@@ -780,6 +839,118 @@ mod tests {
         assert_eq!(v["g"], -3);
         assert_eq!(v["h"], 1000.0);
         assert_eq!(v["i"], 0.5);
+    }
+
+    /// Every core tag on scalars of every kind, plain and quoted: a tag
+    /// gives the value its own type only when the content agrees with it
+    /// (what the untagged plain scalar means), and is refused otherwise.
+    #[test]
+    fn core_tags_agree_with_content() {
+        let scalars = [
+            "",
+            "~",
+            "null",
+            "Null",
+            "NULL",
+            "true",
+            "False",
+            "TRUE",
+            "yes",
+            "on",
+            "0",
+            "2",
+            "-3",
+            "+7",
+            "0o17",
+            "0x1F",
+            "0xff",
+            "99999999999999999999",
+            "2.0",
+            "-0.5",
+            ".5",
+            "1e3",
+            "1E-2",
+            "+1.5e+3",
+            ".inf",
+            "-.Inf",
+            ".nan",
+            "0b101",
+            "1_000",
+            "2.",
+            "abc",
+            "/api",
+            "http",
+            "1.2.3",
+            "12:30",
+            "0777",
+        ];
+        let tags = ["str", "null", "bool", "int", "float", "seq", "map"];
+        for text in scalars {
+            let plain = resolve_plain(text);
+            for tag in tags {
+                for quoted in [false, true] {
+                    let doc = if quoted {
+                        format!("v: !!{tag} '{text}'\n")
+                    } else {
+                        format!("v: !!{tag} {text}\n")
+                    };
+                    let got = load_str(&doc).map(|l| (l.value["v"].clone(), l.problems));
+                    let ok = |v: Option<Value>| match (&got, v) {
+                        (Ok((value, problems)), Some(want)) => {
+                            problems.is_empty() && *value == want
+                        }
+                        (Ok((_, problems)), None) => {
+                            problems.len() == 1
+                                && problems[0].code == "catalog::yaml-tag"
+                                && problems[0].line_col() == (1, 4)
+                        }
+                        (Err(_), _) => false,
+                    };
+                    let want = match tag {
+                        "str" => Some(Value::String(text.to_owned())),
+                        "null" => plain.is_null().then_some(Value::Null),
+                        "bool" => plain.is_boolean().then(|| plain.clone()),
+                        // Integers too large for 64 bits stay what the
+                        // untagged scalar is (a float the schema refuses).
+                        "int" => (plain.is_i64()
+                            || plain.is_u64()
+                            || (plain.is_number() && text.bytes().all(|b| b.is_ascii_digit())))
+                        .then(|| plain.clone()),
+                        "float" => plain.as_f64().and_then(Number::from_f64).map(Value::Number),
+                        _ => None,
+                    };
+                    if let Some(Value::Number(n)) = &want {
+                        if tag == "float" {
+                            assert!(n.is_f64(), "`!!float {text}` must be a float");
+                        }
+                    }
+                    assert!(ok(want.clone()), "{doc:?}: want {want:?}, got {got:?}");
+                }
+            }
+        }
+    }
+
+    /// Core tags on collections: only `!!seq` on a list and `!!map` on a
+    /// mapping agree.
+    #[test]
+    fn core_tags_agree_with_collections() {
+        for tag in ["str", "null", "bool", "int", "float", "seq", "map"] {
+            for (node, fits) in [("[1, 2]", "seq"), ("{a: 1}", "map")] {
+                for doc in [
+                    format!("v: !!{tag} {node}\n"),
+                    format!("v: [!!{tag} {node}]\n"),
+                ] {
+                    let l = load_str(&doc).expect("loads");
+                    if tag == fits {
+                        assert!(l.problems.is_empty(), "{doc:?}: {:?}", l.problems);
+                    } else {
+                        assert_eq!(l.problems.len(), 1, "{doc:?}");
+                        assert_eq!(l.problems[0].code, "catalog::yaml-tag", "{doc:?}");
+                        assert_eq!(l.problems[0].line_col().0, 1, "{doc:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -191,12 +191,47 @@ fn each_file(
         let docs = render(values, &release)?;
         let path = format!("{root}/{}/{}.yaml", svc.namespace, svc.name);
         super::validate::objects(&path, &docs)?;
+        listed(&path, &docs, model, svc)?;
         sink(File {
             path,
             objects: docs,
         })?;
     }
     Ok(())
+}
+
+/// The rendered objects are exactly those `model::objects::of_service`
+/// lists, which the model checked for name collisions: a kind or name the
+/// renderer adds without listing it there is an internal error, caught by
+/// every test that builds a catalog.
+fn listed(
+    path: &str,
+    docs: &[Object],
+    model: &Model,
+    svc: &crate::model::ServiceModel,
+) -> Result<(), EmitError> {
+    let mut rendered: Vec<(String, String)> = docs
+        .iter()
+        .map(|(_, d)| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (text(&d["kind"]), text(&d["metadata"]["name"]))
+        })
+        .collect();
+    let mut expected: Vec<(String, String)> = crate::model::objects::of_service(model, svc)
+        .into_iter()
+        .map(|o| (o.kind.to_owned(), o.name))
+        .collect();
+    rendered.sort();
+    expected.sort();
+    if rendered == expected {
+        return Ok(());
+    }
+    Err(EmitError::Invalid {
+        file: path.to_owned(),
+        what: format!("the objects of service {}", svc.name),
+        field: "/metadata/name".to_owned(),
+        why: format!("rendered {rendered:?}, but model::objects::of_service lists {expected:?}"),
+    })
 }
 
 /// `gen.selectorLabels`.

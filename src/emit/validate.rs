@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::manifests::Object;
 use super::EmitError;
+use crate::model::names::{dns_label, dns_subdomain, label_key, label_value};
 
 fn schema_of<T: schemars::JsonSchema>() -> Value {
     let root = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
@@ -289,39 +290,6 @@ fn check_labels(file: &str, what: &str, doc: &Value) -> Result<(), EmitError> {
         }
     }
     Ok(())
-}
-
-fn dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn dns_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(dns_label)
-}
-
-fn label_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-fn label_key(k: &str) -> bool {
-    match k.split_once('/') {
-        Some((prefix, name)) => dns_subdomain(prefix) && label_name(name),
-        None => label_name(k),
-    }
-}
-
-fn label_value(v: &str) -> bool {
-    v.is_empty() || label_name(v)
 }
 
 #[cfg(test)]

@@ -28,6 +28,11 @@ impl Ctx<'_> {
     fn key(&self, p: &str) -> Range<usize> {
         self.spans.key_or_value(p)
     }
+    /// Whether an environment's override replaced this node (in an
+    /// environment's view; never in the base catalog).
+    fn overridden(&self, p: &str) -> bool {
+        self.spans.resolve(p) != p
+    }
     fn push(&mut self, p: Problem) {
         self.out.push(p);
     }
@@ -68,10 +73,12 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     };
     let c = &parsed.catalog;
     namespaces(&mut cx, c);
+    kubernetes_strings(&mut cx, c);
     services(&mut cx, c);
     routes(&mut cx, c);
     calls(&mut cx, c);
     cluster(&mut cx, c);
+    object_names(&mut cx, parsed);
     if let Some(d) = &c.defaults {
         if let Some(s) = &d.strategy {
             strategy(&mut cx, "/defaults/strategy", s, None, false);
@@ -229,6 +236,81 @@ fn namespaces(cx: &mut Ctx, c: &Catalog) {
     }
 }
 
+/// Catalog strings that become Kubernetes label keys and values, Secret
+/// names and Secret/ConfigMap keys follow the API server's syntax
+/// (`model::names`), so a catalog that passes is never refused by gen's own
+/// validation of the objects (names, namespaces and hosts are held to it by
+/// the schema's patterns).
+fn kubernetes_strings(cx: &mut Ctx, c: &Catalog) {
+    use super::names::{self, data_key, dns_subdomain, label_key, label_value};
+    let bad = |cx: &mut Ctx, span: Range<usize>, what: String, rule: &str| {
+        let p = cx
+            .problem("catalog::invalid-name", span, what)
+            .label("not accepted by Kubernetes")
+            .help(format!("Kubernetes wants {rule}"));
+        cx.push(p);
+    };
+    for (ns, decl) in c.namespaces.iter().flatten() {
+        let lp = push_pointer(&push_pointer("/namespaces", ns), "labels");
+        for (k, v) in &decl.labels {
+            let at = push_pointer(&lp, k);
+            if !label_key(k) {
+                bad(
+                    cx,
+                    cx.key(&at),
+                    format!("`{k}` is not a valid label key"),
+                    names::LABEL_KEY_RULE,
+                );
+            }
+            if !label_value(v) {
+                bad(
+                    cx,
+                    cx.val(&at),
+                    format!("`{v}` is not a valid value for label `{k}`"),
+                    names::LABEL_VALUE_RULE,
+                );
+            }
+        }
+    }
+    let secret_ref = |cx: &mut Ctx, pointer: &str, raw: &str| {
+        let (secret, key) = raw.split_once('/').unwrap_or((raw, ""));
+        if !dns_subdomain(secret) {
+            bad(
+                cx,
+                cx.val(pointer),
+                format!("`{secret}` is not a valid Secret name"),
+                names::DNS_SUBDOMAIN_RULE,
+            );
+        } else if !data_key(key) {
+            bad(
+                cx,
+                cx.val(pointer),
+                format!("`{key}` is not a valid key of a Secret"),
+                names::DATA_KEY_RULE,
+            );
+        }
+    };
+    if let Some(a) = &c.alerting {
+        secret_ref(cx, "/alerting/webhook_secret", &a.webhook_secret);
+    }
+    for (name, s) in &c.services {
+        let sp = push_pointer("/services", name);
+        for (k, v) in &s.secret_env {
+            secret_ref(cx, &push_pointer(&push_pointer(&sp, "secret_env"), k), v);
+        }
+        // Literal env becomes the keys of the service's ConfigMap.
+        for k in s.env.keys().filter(|k| !data_key(k)) {
+            let at = cx.key(&push_pointer(&push_pointer(&sp, "env"), k));
+            bad(
+                cx,
+                at,
+                format!("`{k}` is not a valid ConfigMap key"),
+                names::DATA_KEY_RULE,
+            );
+        }
+    }
+}
+
 fn services(cx: &mut Ctx, c: &Catalog) {
     for (name, s) in &c.services {
         let sp = push_pointer("/services", name);
@@ -286,16 +368,25 @@ fn services(cx: &mut Ctx, c: &Catalog) {
 
         // PDB must leave room for evictions.
         if let Some(m) = s.min_available {
-            let guaranteed = match (&s.hpa, s.replicas) {
-                (Some(h), _) => h.min,
-                (None, Some(r)) => r,
-                (None, None) => c.defaults.as_ref().and_then(|d| d.replicas).unwrap_or(1),
+            let (guaranteed, source) = match (&s.hpa, s.replicas) {
+                (Some(h), _) => (h.min, Some(push_pointer(&at("hpa"), "min"))),
+                (None, Some(r)) => (r, Some(at("replicas"))),
+                (None, None) => match c.defaults.as_ref().and_then(|d| d.replicas) {
+                    Some(r) => (r, Some("/defaults/replicas".to_owned())),
+                    None => (1, None),
+                },
             };
             if m >= guaranteed {
-                let p = cx
+                let mut p = cx
                     .problem("catalog::min-available", cx.val(&at("min_available")), format!("`min_available` ({m}) is not below the guaranteed replicas ({guaranteed}); no pod could ever be evicted and node drains would hang"))
-                    .label("blocks every eviction")
-                    .help(format!("raise replicas (or `hpa.min`) above {m}, or lower `min_available` to {}", guaranteed.saturating_sub(1).max(1)));
+                    .label("blocks every eviction");
+                if let Some(src) = source {
+                    p = p.note(cx.val(&src), "guaranteed replicas");
+                }
+                let p = p.help(format!(
+                    "raise replicas (or `hpa.min`) above {m}, or lower `min_available` to {}",
+                    guaranteed.saturating_sub(1).max(1)
+                ));
                 cx.push(p);
             }
         }
@@ -366,6 +457,58 @@ fn services(cx: &mut Ctx, c: &Catalog) {
             }
         }
     }
+}
+
+/// No two services may make objects of the same namespace, kind and name
+/// (`api`'s canary track and a service `api-canary` would overwrite each
+/// other). Reported at the service written second, naming the first and,
+/// where a key makes the object exist (`strategy`, `hpa`, `env`), that key,
+/// so an environment's override that causes it is shown.
+fn object_names(cx: &mut Ctx, parsed: &Parsed) {
+    let model = super::resolve(parsed);
+    let at = |i: usize| cx.key(&model.services[i].pointer);
+    let mut found = Vec::new();
+    for k in super::objects::collisions(&model, |i| at(i).start) {
+        let (a, b) = (&model.services[k.first], &model.services[k.second]);
+        let list: Vec<String> = k
+            .objects
+            .iter()
+            .map(|(o, _)| format!("{} `{}`", o.kind, o.name))
+            .collect();
+        let mut p = cx
+            .problem(
+                "catalog::name-collision",
+                at(k.second),
+                format!(
+                    "services `{}` and `{}` both make {} in namespace `{}`",
+                    a.name,
+                    b.name,
+                    list.join(", "),
+                    b.namespace
+                ),
+            )
+            .label("second service with these names")
+            .note(at(k.first), format!("`{}` makes them first", a.name));
+        let mut noted = vec![at(k.first), at(k.second)];
+        for (svc, because) in k
+            .objects
+            .iter()
+            .flat_map(|(x, y)| [(a, x.because), (b, y.because)])
+        {
+            let Some(key) = because else { continue };
+            let span = cx.key(&push_pointer(&svc.pointer, key));
+            if !noted.contains(&span) {
+                p = p.note(span.clone(), format!("`{key}` of `{}` adds them", svc.name));
+                noted.push(span);
+            }
+        }
+        let help = format!(
+            "rename `{}` or move it to another namespace: a service `<name>` makes objects named `<name>`, `<name>-env` (its ConfigMap), `<name>-blue` and `<name>-green` (blue-green), `<name>-canary` (canary), so no other service in its namespace may use those names",
+            b.name
+        );
+        found.push(p.help(help));
+    }
+    cx.out.append(&mut found);
 }
 
 /// Catalog checks a waiver may name, besides every lint rule.
@@ -621,34 +764,54 @@ fn routes(cx: &mut Ctx, c: &Catalog) {
         .as_ref()
         .map(|i| i.host.clone())
         .unwrap_or_default();
-    let mut owners: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    // (host, route) -> (service, route pointer, host pointer)
+    let mut owners: BTreeMap<(String, String), (String, String, String)> = BTreeMap::new();
     for (name, s) in &c.services {
+        let sp = push_pointer("/services", name);
         let host = s.host.clone().unwrap_or_else(|| default_host.clone());
+        let host_ptr = if s.host.is_some() {
+            push_pointer(&sp, "host")
+        } else {
+            "/ingress/host".to_owned()
+        };
         let mut in_service = BTreeSet::new();
         for (i, r) in s.routes.iter().enumerate() {
             let norm = normalize_route(r);
             if !in_service.insert(norm.clone()) {
                 continue;
             }
-            let pointer = push_pointer(
-                &push_pointer(&push_pointer("/services", name), "routes"),
-                &i.to_string(),
-            );
+            let pointer = push_pointer(&push_pointer(&sp, "routes"), &i.to_string());
             match owners.get(&(host.clone(), norm.clone())) {
-                Some((other, other_ptr)) => {
-                    let p = cx
-                        .problem("catalog::route-conflict", cx.val(&pointer), if host.is_empty() {
-                            format!("route `{r}` is claimed by both `{other}` and `{name}`")
-                        } else {
-                            format!("route `{r}` on host `{host}` is claimed by both `{other}` and `{name}`")
-                        })
-                        .label(format!("claimed by `{name}`"))
-                        .note(cx.val(other_ptr), format!("already claimed by `{other}`"))
-                        .help("each path prefix on a host must belong to one service; rename one of the routes or move one service to another `host`");
-                    cx.push(p);
+                Some((other, other_ptr, other_host)) => {
+                    let message = if host.is_empty() {
+                        format!("route `{r}` is claimed by both `{other}` and `{name}`")
+                    } else {
+                        format!("route `{r}` on host `{host}` is claimed by both `{other}` and `{name}`")
+                    };
+                    let help = "each path prefix on a host must belong to one service; rename one of the routes or move one service to another `host`";
+                    // An environment's host override that brings the two
+                    // together is the cause: point there.
+                    let p = match [&host_ptr, other_host]
+                        .into_iter()
+                        .find(|h| cx.overridden(h))
+                    {
+                        Some(h) => cx
+                            .problem("catalog::route-conflict", cx.val(h), message)
+                            .label(format!("this host puts `{name}` and `{other}` on `{host}`"))
+                            .note(cx.val(&pointer), format!("claimed by `{name}`"))
+                            .note(cx.val(other_ptr), format!("already claimed by `{other}`")),
+                        None => cx
+                            .problem("catalog::route-conflict", cx.val(&pointer), message)
+                            .label(format!("claimed by `{name}`"))
+                            .note(cx.val(other_ptr), format!("already claimed by `{other}`")),
+                    };
+                    cx.push(p.help(help));
                 }
                 None => {
-                    owners.insert((host.clone(), norm), (name.clone(), pointer));
+                    owners.insert(
+                        (host.clone(), norm),
+                        (name.clone(), pointer, host_ptr.clone()),
+                    );
                 }
             }
         }

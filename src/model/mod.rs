@@ -12,6 +12,8 @@ pub mod check;
 pub mod environment;
 pub mod flows;
 pub mod image;
+pub mod names;
+pub mod objects;
 pub mod quantity;
 
 use std::collections::BTreeMap;

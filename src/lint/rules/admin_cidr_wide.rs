@@ -1,3 +1,4 @@
+use super::ssh_from_world::admin_families;
 use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
 
 /// Administration is open to a few addresses, not to large networks.
@@ -7,8 +8,10 @@ pub static RULE: Rule = Rule {
     scope: Scope::Network,
     summary: "an admin network wider than the policy allows",
     what: "An entry of `cluster.aws.admin_cidrs` is wider than `/24` (IPv4) \
-or `/56` (IPv6), without being the whole internet (`0.0.0.0/0` and `::/0` \
-are reported by `ssh-from-world`). The limits are the parameters \
+or `/56` (IPv6), or its entries of one family together hold more addresses \
+than one such network (overlaps counted once), without covering the whole \
+internet (every IPv4 or every IPv6 address, in one piece or split, is \
+reported by `ssh-from-world`). The limits are the parameters \
 `max_ipv4_prefix` and `max_ipv6_prefix`.",
     why: "The admin networks reach SSH (22) and the Kubernetes API server \
 (6443), or the bastion. A `/16` is 65,536 addresses: a whole provider or \
@@ -28,34 +31,58 @@ fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let Some(a) = &cx.model.aws else { return };
     let max4 = cx.param_u64("max_ipv4_prefix", 24);
     let max6 = cx.param_u64("max_ipv6_prefix", 56);
-    for (i, c) in a.admin_cidrs.iter().enumerate() {
-        let Some((addr, len)) = c.0.split_once('/') else {
-            continue;
-        };
-        let Ok(len) = len.parse::<u64>() else {
-            continue;
-        };
-        let (max, bits) = if addr.contains(':') {
-            (max6, 128)
-        } else {
-            (max4, 32)
-        };
-        // `/0` is the whole internet: ssh-from-world reports it.
-        if len == 0 || len >= max {
+    for f in admin_families(a) {
+        // The whole space, in one piece or split: ssh-from-world reports it.
+        if f.whole {
             continue;
         }
-        let addresses = if bits - len >= 64 {
-            format!("2^{}", bits - len)
+        let max = if f.bits == 32 { max4 } else { max6 };
+        let mut wide = false;
+        for (i, c) in &f.entries {
+            let Some(len) = c.split_once('/').and_then(|(_, l)| l.parse::<u64>().ok()) else {
+                continue;
+            };
+            if len == 0 || len >= max {
+                continue;
+            }
+            wide = true;
+            out.push(Hit::at(
+                format!("/cluster/aws/admin_cidrs/{i}"),
+                format!(
+                    "`{c}` ({} addresses) can reach SSH and the API server; the policy allows /{max} or narrower",
+                    count(1u128 << u64::from(f.bits).saturating_sub(len))
+                ),
+            ));
+        }
+        // Narrow pieces that add up to a wide network are that network.
+        let allowed = 1u128
+            .checked_shl(u32::try_from(u64::from(f.bits).saturating_sub(max)).unwrap_or(u32::MAX))
+            .unwrap_or(u128::MAX);
+        if !wide && f.addresses > allowed {
+            out.push(Hit::at(
+                "/cluster/aws/admin_cidrs",
+                format!(
+                    "together {} hold {} {} addresses that can reach SSH and the API server; the policy allows as many as one /{max}",
+                    f.list(),
+                    count(f.addresses),
+                    f.name
+                ),
+            ));
+        }
+    }
+}
+
+/// An address count: grouped digits, or a power of two when huge.
+fn count(n: u128) -> String {
+    if n >= 1 << 64 {
+        let bits = 127 - n.leading_zeros();
+        if n.is_power_of_two() {
+            format!("2^{bits}")
         } else {
-            group_thousands(1u64 << (bits - len))
-        };
-        out.push(Hit::at(
-            format!("/cluster/aws/admin_cidrs/{i}"),
-            format!(
-                "`{}` ({addresses} addresses) can reach SSH and the API server; the policy allows /{max} or narrower",
-                c.0
-            ),
-        ));
+            format!("over 2^{bits}")
+        }
+    } else {
+        group_thousands(u64::try_from(n).unwrap_or(u64::MAX))
     }
 }
 

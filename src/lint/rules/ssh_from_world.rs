@@ -1,3 +1,6 @@
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::catalog::types::Aws;
 use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
 
 /// Administration is never open to the whole internet.
@@ -6,10 +9,15 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     scope: Scope::Network,
     summary: "SSH and the Kubernetes API open to the whole internet",
-    what: "`cluster.aws.admin_cidrs` contains `0.0.0.0/0` or `::/0`. The admin \
-networks reach SSH (22) and the API server (6443), or the bastion.",
+    what: "`cluster.aws.admin_cidrs` covers every IPv4 or every IPv6 address: \
+it contains `0.0.0.0/0` or `::/0`, or its networks together leave no address \
+out (`[0.0.0.0/1, 128.0.0.0/1]`, `[::/1, 8000::/1]`, any split of the whole \
+space). The admin networks reach SSH (22) and the API server (6443), or the \
+bastion.",
     why: "Port 22 and 6443 open to the world are scanned within minutes and \
-brute-forced for as long as they stay open (CKV_AWS_24, AWS-0107).",
+brute-forced for as long as they stay open (CKV_AWS_24, AWS-0107). Splitting \
+the world into pieces opens exactly the same ports to exactly the same \
+machines.",
     example: "version: 1\nproject: lab\ncluster:\n  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 1}\n  aws:\n    region: eu-west-1\n    vpc_cidr: 10.0.0.0/16\n    admin_cidrs: [0.0.0.0/0] # <-\nservices:\n  web: {image: 'ghcr.io/lab/web:1.0.0', port: 8080}\n",
     fix: "List the office or VPN networks (for example `203.0.113.7/32`) in \
 `admin_cidrs`, and prefer `bastion: true`.",
@@ -18,15 +26,99 @@ brute-forced for as long as they stay open (CKV_AWS_24, AWS-0107).",
     check,
 };
 
+/// The admin networks of one address family, merged.
+pub(super) struct Family {
+    /// `IPv4` or `IPv6`.
+    pub name: &'static str,
+    /// Address bits: 32 or 128.
+    pub bits: u8,
+    /// Index and text of each admin CIDR of this family.
+    pub entries: Vec<(usize, String)>,
+    /// Whether their union is the whole address space.
+    pub whole: bool,
+    /// Addresses in their union (saturating; meaningless when `whole` in IPv6).
+    pub addresses: u128,
+}
+
+impl Family {
+    /// The entries as text: `` `0.0.0.0/1`, `128.0.0.0/1` ``.
+    pub fn list(&self) -> String {
+        let quoted: Vec<String> = self.entries.iter().map(|(_, c)| format!("`{c}`")).collect();
+        quoted.join(", ")
+    }
+}
+
+/// The admin CIDRs per family (IPv4, then IPv6), judged as a union: overlaps
+/// merged, so a world split into pieces is the world.
+pub(super) fn admin_families(a: &Aws) -> [Family; 2] {
+    let mut v4: Vec<Ipv4Net> = Vec::new();
+    let mut v6: Vec<Ipv6Net> = Vec::new();
+    let mut e4 = Vec::new();
+    let mut e6 = Vec::new();
+    for (i, c) in a.admin_cidrs.iter().enumerate() {
+        match c.0.parse::<IpNet>().map(|n| n.trunc()) {
+            Ok(IpNet::V4(n)) => {
+                v4.push(n);
+                e4.push((i, c.0.clone()));
+            }
+            Ok(IpNet::V6(n)) => {
+                v6.push(n);
+                e6.push((i, c.0.clone()));
+            }
+            Err(_) => {}
+        }
+    }
+    let count = |lens: Vec<u8>, bits: u8| {
+        lens.into_iter().fold(0u128, |sum, len| {
+            sum.saturating_add(
+                1u128
+                    .checked_shl(u32::from(bits - len))
+                    .unwrap_or(u128::MAX),
+            )
+        })
+    };
+    let m4 = Ipv4Net::aggregate(&v4);
+    let m6 = Ipv6Net::aggregate(&v6);
+    [
+        Family {
+            name: "IPv4",
+            bits: 32,
+            entries: e4,
+            whole: m4.iter().any(|n| n.prefix_len() == 0),
+            addresses: count(m4.iter().map(Ipv4Net::prefix_len).collect(), 32),
+        },
+        Family {
+            name: "IPv6",
+            bits: 128,
+            entries: e6,
+            whole: m6.iter().any(|n| n.prefix_len() == 0),
+            addresses: count(m6.iter().map(Ipv6Net::prefix_len).collect(), 128),
+        },
+    ]
+}
+
+/// Whether this CIDR text is itself a `/0`.
+pub(super) fn is_world(cidr: &str) -> bool {
+    cidr.parse::<IpNet>().is_ok_and(|n| n.prefix_len() == 0)
+}
+
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let Some(a) = &cx.model.aws else { return };
-    for (i, c) in a.admin_cidrs.iter().enumerate() {
-        if c.0 == "0.0.0.0/0" || c.0 == "::/0" {
+    for f in admin_families(a) {
+        let whole: Vec<&(usize, String)> = f.entries.iter().filter(|(_, c)| is_world(c)).collect();
+        for (i, c) in &whole {
             out.push(Hit::at(
                 format!("/cluster/aws/admin_cidrs/{i}"),
+                format!("`{c}` lets the whole internet reach SSH and the API server"),
+            ));
+        }
+        if f.whole && whole.is_empty() {
+            out.push(Hit::at(
+                "/cluster/aws/admin_cidrs",
                 format!(
-                    "`{}` lets the whole internet reach SSH and the API server",
-                    c.0
+                    "together {} cover every {} address: the whole internet can reach SSH and the API server",
+                    f.list(),
+                    f.name
                 ),
             ));
         }
