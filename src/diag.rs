@@ -93,7 +93,12 @@ impl SourceFile {
         self.shown.get_or_init(|| {
             let text = self.text();
             let mut ranges = crate::secrets::yaml_ranges(text);
-            ranges.extend(self.extra.iter().cloned());
+            // A node's span can run into the next line's indentation
+            // (block scalars): mask the value, not the layout after it.
+            ranges.extend(self.extra.iter().map(|r| {
+                let kept = text.get(r.clone()).map_or(r.len(), |s| s.trim_end().len());
+                r.start..r.start + kept
+            }));
             let mut secrets: Vec<String> = ranges
                 .iter()
                 .filter_map(|r| text.get(r.clone()))

@@ -450,7 +450,22 @@ impl<'a> Lexer<'a> {
             j = le + 1;
         }
         let start = (header_end + 1).min(end);
+        let content = &self.t[start..end];
+        let hide = self.pending || self.secret_depth.is_some() || secret_value(content);
         self.scalar(start..end);
+        // Masked line by line, indentation kept.
+        if hide {
+            self.out.retain(|r| *r != (start..end));
+            let mut at = start;
+            for line in content.split('\n') {
+                let body = line.trim_start_matches(' ');
+                let from = at + (line.len() - body.len());
+                if !body.is_empty() {
+                    self.out.push(from..at + line.len());
+                }
+                at += line.len() + 1;
+            }
+        }
         self.i = end;
     }
 
@@ -586,18 +601,30 @@ pub fn mask_fixed(text: &str, ranges: &[Range<usize>]) -> String {
     out
 }
 
-/// `text` with every byte of `ranges` but line breaks replaced by `*`.
+/// `text` with every byte of `ranges` replaced by `*`, but line breaks and
+/// the indentation that starts a line (the layout, not the value).
 pub fn mask(text: &str, ranges: &[Range<usize>]) -> String {
     if ranges.is_empty() {
         return text.to_owned();
     }
-    let mut bytes = text.as_bytes().to_vec();
+    let raw = text.as_bytes();
+    let mut bytes = raw.to_vec();
     for r in ranges {
         let start = r.start.min(bytes.len());
         let end = r.end.clamp(start, bytes.len());
-        for b in &mut bytes[start..end] {
-            if *b != b'\n' {
-                *b = b'*';
+        let mut indent = raw[..start]
+            .iter()
+            .rev()
+            .take_while(|&&b| b != b'\n')
+            .all(|&b| b == b' ');
+        for (b, &was) in bytes[start..end].iter_mut().zip(&raw[start..end]) {
+            match was {
+                b'\n' => indent = true,
+                b' ' if indent => {}
+                _ => {
+                    indent = false;
+                    *b = b'*';
+                }
             }
         }
     }
@@ -769,7 +796,7 @@ mod tests {
             "env:\n  DB_PASSWORD: <<hunter2>>\n  LOG: info\n",
             "env: {DBPASS: <<hunter2>>, LOG: info, K: <<AKIAIOSFODNN7EXAMPLE>>}\n",
             "env:\n  API_TOKEN: \"<<s3cr3t>>\"\n  PASS: '<<it''s>>'\n",
-            "x:\n  PRIVATE_KEY: |\n<<    line one\n    line two>>\n  next: 1\n",
+            "x:\n  PRIVATE_KEY: |\n    <<line one>>\n    <<line two>>\n  next: 1\n",
             "args: [\"--db-password=<<hunter2>>\", \"--port=80\"]\n",
             "env: {DSN: \"<<postgres://a:b@db/x>>\"}  # DB_PASSWORD: <<old>> and token=<<abc>>\n",
             "secrets: [<<a>>, <<b>>]\nafter: visible\n",
