@@ -63,6 +63,58 @@ pub fn assert_unique_objects(model: &gen::model::Model) {
     }
 }
 
+/// Masking keeps every offset and line of a source: diagnostics point at
+/// the same places in the masked text.
+pub fn assert_masking_keeps_offsets(src: &gen::SourceFile) {
+    let (raw, shown) = (src.text(), src.shown_text());
+    assert_eq!(raw.len(), shown.len(), "masking moved offsets");
+    let breaks = |t: &str| t.match_indices('\n').map(|(i, _)| i).collect::<Vec<_>>();
+    assert_eq!(breaks(raw), breaks(shown), "masking moved lines");
+}
+
+/// Lint and the masker use one detector: every value a secret rule flags
+/// (default thresholds) is masked in the catalog as diagnostics of any stage
+/// show it, unless the finding points at an alias (`*name`), whose anchored
+/// value is what is masked.
+fn assert_secret_findings_masked(text: &str, report: &gen::lint::Report) {
+    let masked = gen::secrets::mask(text, &gen::secrets::yaml_ranges(text));
+    for f in &report.findings {
+        if !gen::lint::SECRET_RULES.contains(&f.rule) {
+            continue;
+        }
+        let span = f.problem.span.clone();
+        let (Some(raw), Some(shown)) = (text.get(span.clone()), masked.get(span.clone())) else {
+            panic!("{}: span {span:?} not on character boundaries", f.rule);
+        };
+        if raw.starts_with('*') {
+            continue;
+        }
+        // Quotes and the layout around a value may show; its bytes not.
+        let value = shown.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
+        assert!(
+            value.bytes().all(|b| b == b'*' || b == b'\n' || b == b' '),
+            "{} flags {raw:?}, which the masker shows as {shown:?}",
+            f.rule
+        );
+    }
+}
+
+/// No env variable of an accepted catalog (the strings every chart's
+/// ConfigMap carries), in any environment, holds a character a chart cannot
+/// carry.
+fn assert_no_refused_character(model: &gen::model::Model) {
+    let models = std::iter::once(model).chain(model.environments().map(|e| &e.model));
+    for m in models {
+        for s in &m.services {
+            for (k, v) in &s.env {
+                for x in [k, v] {
+                    assert_eq!(gen::model::chars::first_refused(x), None, "accepted: {x:?}");
+                }
+            }
+        }
+    }
+}
+
 fn print_every_format(report: &gen::lint::Report) {
     let _ = format::json(report);
     let _ = format::sarif(report, "0.0.0");
@@ -83,6 +135,9 @@ pub fn catalog(data: &[u8]) -> bool {
         Ok(checked) => {
             print_every_format(&checked.report);
             assert_unique_objects(&checked.model);
+            assert_masking_keeps_offsets(&checked.parsed.source);
+            assert_secret_findings_masked(checked.parsed.source.text(), &checked.report);
+            assert_no_refused_character(&checked.model);
             let names: Vec<String> = checked
                 .model
                 .environments()
@@ -117,6 +172,10 @@ pub fn catalog(data: &[u8]) -> bool {
         }
         Err(gen::CompileError::Catalog(problems)) => {
             assert_located(&problems.0);
+            for p in problems.iter() {
+                assert_masking_keeps_offsets(p.source());
+                let _ = (p.to_string(), p.shown_help());
+            }
             false
         }
         Err(e) => panic!("internal error on a catalog: {e}"),

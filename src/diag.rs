@@ -2,10 +2,17 @@
 //!
 //! Library code builds [`Problem`]s and returns them; it never prints. The
 //! binary picks the renderer (graphical, colour or not).
+//!
+//! Every rendering shows the source with its secret-looking values masked
+//! ([`crate::secrets::yaml_ranges`], computed once per file on first use), and
+//! a problem's message, help and labels with those values' text masked: a
+//! diagnostic says where a secret is, never what it is, whichever stage
+//! built it and whichever format prints it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
 
@@ -15,7 +22,23 @@ pub struct SourceFile {
     name: String,
     text: Arc<NamedSource<String>>,
     line_starts: Arc<Vec<usize>>,
+    /// Ranges to mask besides the detected ones ([`SourceFile::redacted`]).
+    extra: Arc<Vec<Range<usize>>>,
+    /// The masked text and the secrets' own text, on first use.
+    shown: Arc<OnceLock<Shown>>,
 }
+
+/// What diagnostics show of a source file.
+struct Shown {
+    /// The text with every secret masked.
+    source: NamedSource<String>,
+    /// The masked values as written, longest first: hidden in messages too.
+    secrets: Vec<String>,
+}
+
+/// Shorter masked values are not searched for in messages: they would
+/// match ordinary words.
+const MIN_SCRUBBED: usize = 3;
 
 impl fmt::Debug for SourceFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -36,6 +59,8 @@ impl SourceFile {
             text: Arc::new(NamedSource::new(name.clone(), text).with_language("yaml")),
             name,
             line_starts: Arc::new(line_starts),
+            extra: Arc::default(),
+            shown: Arc::default(),
         }
     }
 
@@ -49,30 +74,65 @@ impl SourceFile {
         self.text.inner()
     }
 
-    /// The same file with the bytes of `range` masked by `*` (one per byte,
-    /// so every offset and line stays where it was): diagnostics about a
-    /// secret show where it is, never what it is.
+    /// The same file with the bytes of `ranges` masked too, besides the
+    /// values [`crate::secrets`] finds (lint passes the spans of its
+    /// secret findings, whose thresholds the policy can lower).
     pub fn redacted(&self, ranges: &[Range<usize>]) -> SourceFile {
-        let text = self.text();
-        let mut bytes = text.as_bytes().to_vec();
-        for r in ranges {
-            let start = r.start.min(bytes.len());
-            let end = r.end.clamp(start, bytes.len());
-            for b in &mut bytes[start..end] {
-                if *b != b'\n' {
-                    *b = b'*';
-                }
-            }
-        }
-        // Masking whole characters' bytes keeps UTF-8 valid except at range
-        // edges inside a character; fall back to a lossy decode there.
-        let masked = String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let mut extra = (*self.extra).clone();
+        extra.extend(ranges.iter().cloned());
         SourceFile {
-            text: Arc::new(NamedSource::new(self.name.clone(), masked).with_language("yaml")),
+            text: self.text.clone(),
             name: self.name.clone(),
             line_starts: self.line_starts.clone(),
+            extra: Arc::new(extra),
+            shown: Arc::default(),
         }
+    }
+
+    fn shown(&self) -> &Shown {
+        self.shown.get_or_init(|| {
+            let text = self.text();
+            let mut ranges = crate::secrets::yaml_ranges(text);
+            // A node's span can run into the next line's indentation
+            // (block scalars): mask the value, not the layout after it.
+            ranges.extend(self.extra.iter().map(|r| {
+                let kept = text.get(r.clone()).map_or(r.len(), |s| s.trim_end().len());
+                r.start..r.start + kept
+            }));
+            let mut secrets: Vec<String> = ranges
+                .iter()
+                .filter_map(|r| text.get(r.clone()))
+                .map(str::trim)
+                .filter(|s| s.chars().count() >= MIN_SCRUBBED)
+                .map(str::to_owned)
+                .collect();
+            secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+            secrets.dedup();
+            let masked = crate::secrets::mask(text, &ranges);
+            Shown {
+                source: NamedSource::new(self.name.clone(), masked).with_language("yaml"),
+                secrets,
+            }
+        })
+    }
+
+    /// The text as diagnostics show it: secret-looking values masked.
+    pub fn shown_text(&self) -> &str {
+        self.shown().source.inner()
+    }
+
+    /// `s` (a message about this file) with the text of every masked value
+    /// replaced by `***`.
+    pub fn scrub<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        let secrets = &self.shown().secrets;
+        if !secrets.iter().any(|x| s.contains(x.as_str())) {
+            return Cow::Borrowed(s);
+        }
+        let mut out = s.to_owned();
+        for x in secrets {
+            out = out.replace(x.as_str(), "***");
+        }
+        Cow::Owned(out)
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -187,11 +247,21 @@ impl Problem {
     pub fn source(&self) -> &SourceFile {
         &self.source
     }
+
+    /// The message as every format prints it: secret values masked.
+    pub fn shown_message(&self) -> Cow<'_, str> {
+        self.source.scrub(&self.message)
+    }
+
+    /// The help line as every format prints it: secret values masked.
+    pub fn shown_help(&self) -> Option<Cow<'_, str>> {
+        self.help.as_deref().map(|h| self.source.scrub(h))
+    }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.shown_message())
     }
 }
 
@@ -209,20 +279,20 @@ impl Diagnostic for Problem {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
+        self.shown_help()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&*self.source.text)
+        Some(&self.source.shown().source)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let scrub = |s: &str| self.source.scrub(s).into_owned();
         let primary =
-            LabeledSpan::new_primary_with_span(Some(self.label.clone()), to_span(&self.span));
+            LabeledSpan::new_primary_with_span(Some(scrub(&self.label)), to_span(&self.span));
         let rest = self
             .notes
             .iter()
-            .map(|n| LabeledSpan::new_with_span(Some(n.text.clone()), to_span(&n.span)));
+            .map(move |n| LabeledSpan::new_with_span(Some(scrub(&n.text)), to_span(&n.span)));
         Some(Box::new(std::iter::once(primary).chain(rest)))
     }
 }

@@ -18,6 +18,7 @@ pub mod emit;
 pub mod lint;
 pub mod model;
 pub mod ops;
+pub mod secrets;
 pub mod write;
 
 pub use diag::{Problem, Problems, SourceFile};

@@ -14,7 +14,6 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use similar::TextDiff;
 use walkdir::WalkDir;
 
 use crate::emit::{Tree, MARKER};
@@ -260,14 +259,14 @@ pub fn check_tree(out: &Path, tree: &Tree) -> Result<Drift, WriteError> {
     Ok(drift)
 }
 
-/// A unified diff from what is on disk to what gen would write.
+/// A unified diff from what is on disk to what gen would write, with
+/// secret-looking values masked on both sides (`gen build --check` prints it,
+/// often into a CI log).
 pub fn unified_diff(rel: &str, have: &[u8], want: &[u8]) -> String {
     match (std::str::from_utf8(have), std::str::from_utf8(want)) {
-        (Ok(a), Ok(b)) => TextDiff::from_lines(a, b)
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("a/{rel}"), &format!("b/{rel}"))
-            .to_string(),
+        (Ok(a), Ok(b)) => {
+            crate::secrets::masked_diff(a, b, &format!("a/{rel}"), &format!("b/{rel}"))
+        }
         _ => format!("Binary files a/{rel} and b/{rel} differ\n"),
     }
 }

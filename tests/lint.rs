@@ -465,7 +465,7 @@ environments:
     assert_eq!(f.environments, vec!["prod".to_owned()]);
     for f in &r.findings {
         assert!(
-            !f.problem.source().text().contains(secret),
+            !f.problem.source().shown_text().contains(secret),
             "{} shows the secret",
             f.rule
         );

@@ -222,19 +222,19 @@ fn kubernetes_validate_strict_accepts_every_manifest() {
     }
 }
 
-/// Strings hostile to Go templates, shells and YAML 1.1 go through real Helm
-/// and come out byte for byte: env values (ConfigMap data) and route paths.
-#[test]
-fn hostile_strings_come_out_of_helm_literally() {
-    let Some(python) = venv_tool("python") else {
-        return;
-    };
-    let dir = common::root().join("golden/hostile-strings");
+/// Render a chart with Helm's engine (default values) and return its
+/// ConfigMap's `data` and its Ingress paths as `{"data": ..., "paths": [...]}`.
+fn helm_render(
+    python: &std::path::Path,
+    chart: &std::path::Path,
+    name: &str,
+    namespace: &str,
+) -> serde_json::Value {
     let script = r#"
 import json, sys
 import helm_python as helm, yaml
 with helm.Chart.load(sys.argv[1]) as c:
-    out = c.render({}, name="echo", namespace="hostile")
+    out = c.render({}, name=sys.argv[2], namespace=sys.argv[3])
 data, paths = None, []
 for path, text in out.items():
     if path.endswith("NOTES.txt"):
@@ -247,11 +247,22 @@ for path, text in out.items():
 json.dump({"data": data, "paths": paths}, sys.stdout)
 "#;
     let o = Command::new(python)
-        .args(["-c", script, dir.join("out/charts/echo").to_str().unwrap()])
+        .args(["-c", script, chart.to_str().unwrap(), name, namespace])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let seen: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Strings hostile to Go templates, shells and YAML 1.1 go through real Helm
+/// and come out byte for byte: env values (ConfigMap data) and route paths.
+#[test]
+fn hostile_strings_come_out_of_helm_literally() {
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let dir = common::root().join("golden/hostile-strings");
+    let seen = helm_render(&python, &dir.join("out/charts/echo"), "echo", "hostile");
 
     // What the catalog says, read by gen's own YAML 1.2 loader.
     let catalog = std::fs::read(dir.join("catalog.yaml")).unwrap();
@@ -405,4 +416,132 @@ print("ok")
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// Code points refused in every catalog string: the C0 controls but tab and
+/// line feed, DEL, the C1 controls (NEL among them), U+FFFE and U+FFFF.
+fn refused_code_points() -> Vec<char> {
+    (0u32..0x20)
+        .filter(|c| *c != 0x09 && *c != 0x0a)
+        .chain([0x7f])
+        .chain(0x80..=0x9f)
+        .chain([0xfffe, 0xffff])
+        .filter_map(char::from_u32)
+        .collect()
+}
+
+/// One representative of every other class: tab, line feed, printable
+/// ASCII, NBSP and soft hyphen, the BOM, line and paragraph separators,
+/// other noncharacters, the replacement character, private use, the edges
+/// of the BMP's surrogate gap (surrogates cannot be in a Rust string), the
+/// astral planes up to U+10FFFF.
+const ACCEPTED: [char; 18] = [
+    '\t',
+    '\n',
+    ' ',
+    '~',
+    '\u{a0}',
+    '\u{ad}',
+    '\u{feff}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{fdd0}',
+    '\u{fffd}',
+    '\u{e000}',
+    '\u{d7ff}',
+    '\u{1fffe}',
+    '\u{1f980}',
+    '\u{10fffd}',
+    '\u{10ffff}',
+    'é',
+];
+
+/// A catalog with `a<c>b` as the value of env variable `C<hex>` for each
+/// character, in the base and in environment `prod`'s override.
+fn character_catalog(chars: &[char]) -> String {
+    let env = |indent: &str| -> String {
+        chars
+            .iter()
+            .map(|c| {
+                let n = u32::from(*c);
+                format!("{indent}C{n:06X}: \"a\\U{n:08X}b\"\n")
+            })
+            .collect()
+    };
+    format!(
+        "version: 1\nproject: chars\nservices:\n  web:\n    image: ghcr.io/x/web:1.0.0\n    port: 8080\n    env:\n{}environments:\n  prod:\n    services:\n      web:\n        env:\n{}",
+        env("      "),
+        env("          ")
+    )
+}
+
+/// Every code point class: refused with its location, the character named
+/// as U+XXXX, in the base and in an environment; or carried by Helm's own
+/// engine exactly (the ConfigMap holds the catalog's string, and the whole
+/// render equals gen's manifest, default and environment values alike).
+#[test]
+fn every_character_class_is_refused_or_survives_helm_exactly() {
+    let refused = refused_code_points();
+    assert_eq!(refused.len(), 30 + 1 + 32 + 2);
+    let text = character_catalog(&refused);
+    let problems = match gen::compile("catalog.yaml", text.as_bytes()) {
+        Err(gen::CompileError::Catalog(p)) => p,
+        other => panic!("refused characters compiled: {:?}", other.err()),
+    };
+    for (i, c) in refused.iter().enumerate() {
+        let n = u32::from(*c);
+        for (path, line) in [
+            (format!("`services.web.env.C{n:06X}`"), 8 + i),
+            (
+                format!("`environments.prod.services.web.env.C{n:06X}`"),
+                8 + refused.len() + 5 + i,
+            ),
+        ] {
+            let p = problems
+                .iter()
+                .find(|p| p.message.starts_with(&path))
+                .unwrap_or_else(|| panic!("U+{n:04X} at {path} not refused"));
+            assert_eq!(p.code, "catalog::refused-character");
+            assert!(p.message.contains(&format!("U+{n:04X} (")), "{}", p.message);
+            assert!(p.message.ends_with("at character 2"), "{}", p.message);
+            assert_eq!(
+                p.line_col(),
+                (line, 16 + 4 * usize::from(line > 8 + refused.len())),
+                "{path}"
+            );
+            assert!(p.help.as_deref().is_some_and(|h| h.contains("remove it")));
+        }
+    }
+    assert_eq!(problems.len(), 2 * refused.len(), "{problems:?}");
+
+    let text = character_catalog(&ACCEPTED);
+    let model = gen::compile("catalog.yaml", text.as_bytes())
+        .unwrap_or_else(|e| panic!("accepted characters refused: {e:?}"))
+        .model;
+    assert_eq!(model.services[0].env.len(), ACCEPTED.len());
+    let Some(python) = venv_tool("python") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("catalog.yaml"), &text).unwrap();
+    let o = common::gen(d.path(), &["build"]);
+    assert!(o.status.success(), "{:?}", common::text(&o));
+    let out = d.path().join("out");
+    // Helm renders exactly gen's manifests, with default and prod values.
+    let s = summary(&run_py(&python, "helm_check.py", &[out.as_path()]));
+    assert_eq!(s["failures"], 0, "{s}");
+    assert_eq!(s["charts"], 1);
+    assert_eq!(s["environment_renders"], 1);
+    // And the ConfigMap holds the catalog's strings, not an equal change on
+    // both sides.
+    let seen = helm_render(&python, &out.join("charts/web"), "web", "chars");
+    let data = seen["data"].as_object().expect("a ConfigMap with data");
+    for (k, v) in &model.services[0].env {
+        assert_eq!(
+            data.get(k).and_then(|x| x.as_str()),
+            Some(v.as_str()),
+            "{k} changed on the way through Helm"
+        );
+    }
+    assert_eq!(data.len(), ACCEPTED.len());
 }

@@ -2,10 +2,10 @@
 //!
 //! Both sides are normalized first (managed fields, versions, uid,
 //! timestamps and status dropped), and Secret values are always redacted:
-//! a diff shows *that* a secret value changed, never the value.
+//! a diff shows *that* a secret value changed, never the value. Other
+//! secret-looking values (`crate::secrets`) are masked in the text.
 
 use serde_json::Value;
-use similar::TextDiff;
 
 use super::engine::{normalize, Change, ObjectResult};
 
@@ -31,13 +31,13 @@ pub fn object(result: &ObjectResult) -> Option<String> {
         return None;
     }
     let name = result.id.to_string();
-    let diff = TextDiff::from_lines(&old, &new);
-    Some(
-        diff.unified_diff()
-            .context_radius(3)
-            .header(&format!("live: {name}"), &format!("desired: {name}"))
-            .to_string(),
-    )
+    // Secret-looking values elsewhere (a ConfigMap's env) are masked too.
+    Some(crate::secrets::masked_diff(
+        &old,
+        &new,
+        &format!("live: {name}"),
+        &format!("desired: {name}"),
+    ))
 }
 
 /// Replace the values under `data` and `stringData` of Secrets: equal

@@ -17,11 +17,11 @@ pub fn json(report: &Report) -> String {
             let mut v = json!({
                 "rule": f.rule,
                 "severity": f.severity.as_str(),
-                "message": f.problem.message,
+                "message": f.problem.shown_message(),
                 "file": f.problem.source().name(),
                 "line": line,
                 "column": column,
-                "help": f.problem.help,
+                "help": f.problem.shown_help(),
             });
             // Only on findings that exist in some environments and not in
             // the catalog's default values.
@@ -116,7 +116,7 @@ pub fn sarif(report: &Report, tool_version: &str) -> String {
                 "ruleId": f.rule,
                 "ruleIndex": index(f.rule),
                 "level": f.severity.sarif(),
-                "message": {"text": f.problem.message},
+                "message": {"text": f.problem.shown_message()},
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": {"uri": f.problem.source().name()},
@@ -163,7 +163,7 @@ pub fn github(report: &Report) -> String {
             "::{kind} file={},line={line},col={col},title={}::{}\n",
             escape_property(f.problem.source().name()),
             escape_property(f.rule),
-            escape_data(&f.problem.message)
+            escape_data(&f.problem.shown_message())
         ));
     }
     s

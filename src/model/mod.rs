@@ -8,6 +8,7 @@
 //! Architecture invariant: emitters never see a `Catalog`, only a `Model`; a
 //! `Model` only exists if the catalog passed every check.
 
+pub mod chars;
 pub mod check;
 pub mod environment;
 pub mod flows;
@@ -314,6 +315,9 @@ pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
         .filter(|name| !repaired(name))
         .filter_map(|name| environment::view(&parsed, name).map(|v| (name.clone(), v)))
         .collect();
+    // Each string on its own, environments' included: trustworthy even in
+    // a repaired scope, where repair only removed or filled values.
+    let refused = chars::check(&parsed);
     let semantic = environment::merge_problems(
         &parsed,
         check::run(&parsed),
@@ -322,6 +326,7 @@ pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
             .map(|(name, view)| (name.clone(), check::run_view(view)))
             .collect(),
     );
+    problems.extend(refused);
     if problems.is_empty() {
         if semantic.is_empty() {
             let mut model = resolve(&parsed);

@@ -493,7 +493,13 @@ fn readme(
     v: &Values,
     schema: &Value,
 ) -> Result<String, EmitError> {
-    let value = serde_json::to_value(v).map_err(|e| ser_err("README", e))?;
+    let mut value = serde_json::to_value(v).map_err(|e| ser_err("README", e))?;
+    // The README is for reading: secret-looking defaults are shown masked
+    // (values.yaml has them, for Helm).
+    if let Some(env) = value.get_mut("env") {
+        crate::secrets::mask_json(env, true);
+    }
+    crate::secrets::mask_json(&mut value, false);
     let mut table = Vec::new();
     rows(schema, "", schema, &value, &mut table);
     let (strategy, live, idle, weight) = match (&v.strategy.blue_green, &v.strategy.canary) {

@@ -1,7 +1,6 @@
-use std::collections::BTreeMap;
-
 use crate::catalog::push_pointer;
 use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
+use crate::secrets::{self, Entropy, Kind};
 
 /// Literal env values that look like keys or tokens.
 pub static RULE: Rule = Rule {
@@ -9,7 +8,8 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     scope: Scope::Catalog,
     summary: "literal env value looks like a key or token",
-    what: "A literal `env` value contains a run of at least `min_length` \
+    what: "A literal `env` value holds an AWS access key id (`AKIA...`, \
+`ASIA...`), a PEM private key, a JSON Web Token, or a run of at least `min_length` \
 (20) key characters (letters, digits, `+`, `/`, `=`, `_`, `-`) whose Shannon \
 entropy is at least `min_entropy` (4.0) bits per character, the mark of \
 random data such as API keys, tokens and passwords. The value is cut into \
@@ -22,67 +22,45 @@ and in a ConfigMap that anyone who can read the namespace can read. A key \
 committed there has leaked: it stays in the Git history after it is removed \
 and must be rotated. A name that does not say `SECRET` or `TOKEN` does not \
 make the value less secret.",
-    example: "version: 1\nproject: shop\nservices:\n  api:\n    image: ghcr.io/shop/api:1.0.0\n    port: 8080\n    env:\n      STRIPE_KEY: sk_live_51HxQ2eKZvP8mR3tYw9LcN7bD # <-\n",
+    example: "version: 1\nproject: shop\nservices:\n  api:\n    image: ghcr.io/shop/api:1.0.0\n    port: 8080\n    env:\n      STRIPE_LIVE: sk_live_51HxQ2eKZvP8mR3tYw9LcN7bD # <-\n",
     fix: "Rotate the key, put the new one in a Kubernetes Secret and reference \
-it with `secret_env` (`secret_env: {STRIPE_KEY: stripe/api-key}`). If the \
+it with `secret_env` (`secret_env: {STRIPE_LIVE: stripe/api-key}`). If the \
 value is not secret (a public key, a build id), waive the rule for the \
 service with the reason.",
-    passing: "version: 1\nproject: shop\nservices:\n  api:\n    image: ghcr.io/shop/api:1.0.0\n    port: 8080\n    secret_env:\n      STRIPE_KEY: stripe/api-key\n",
+    passing: "version: 1\nproject: shop\nservices:\n  api:\n    image: ghcr.io/shop/api:1.0.0\n    port: 8080\n    secret_env:\n      STRIPE_LIVE: stripe/api-key\n",
     params: &[("min_length", "20"), ("min_entropy", "4.0")],
     check,
 };
 
-/// Shannon entropy in bits per character.
-pub(super) fn entropy(s: &str) -> f64 {
-    let mut counts: BTreeMap<char, usize> = BTreeMap::new();
-    let mut n = 0usize;
-    for c in s.chars() {
-        *counts.entry(c).or_insert(0) += 1;
-        n += 1;
-    }
-    if n == 0 {
-        return 0.0;
-    }
-    let n = n as f64;
-    counts
-        .values()
-        .map(|&k| {
-            let p = k as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
-}
-
-fn key_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-')
-}
-
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
-    let min_length = usize::try_from(cx.param_u64("min_length", 20)).unwrap_or(usize::MAX);
-    let min_entropy = cx
-        .param("min_entropy")
-        .and_then(serde_json::Value::as_f64)
-        .unwrap_or(4.0);
+    let thresholds = Entropy {
+        min_length: usize::try_from(cx.param_u64("min_length", 20)).unwrap_or(usize::MAX),
+        min_bits: cx
+            .param("min_entropy")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(4.0),
+    };
     for s in &cx.model.services {
         for (k, v) in &s.env {
-            if super::secret_env_literal::secret_name(k) {
+            if secrets::secret_name(k) {
                 continue;
             }
-            let worst = v
-                .split(|c: char| !key_char(c))
-                .filter(|run| !run.starts_with('/') && run.chars().count() >= min_length)
-                .map(|run| (run.chars().count(), entropy(run)))
-                .filter(|(_, e)| *e >= min_entropy)
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((len, e)) = worst {
-                out.push(Hit::at(
-                    push_pointer(&super::svc_key(&s.name, "env"), k),
-                    format!(
-                        "`{k}` of `{}` holds a {len}-character random-looking string ({e:.1} bits per character): it looks like a key or token",
-                        s.name
-                    ),
-                ));
-            }
+            let what = match secrets::value_kind(v, thresholds) {
+                None | Some(Kind::UrlPassword(_)) => continue,
+                Some(Kind::AccessKey) => "an AWS access key id".to_owned(),
+                Some(Kind::PrivateKey) => "a PEM private key".to_owned(),
+                Some(Kind::Jwt) => "a JSON Web Token".to_owned(),
+                Some(Kind::Random(len, e)) => {
+                    format!("a {len}-character random-looking string ({e:.1} bits per character)")
+                }
+            };
+            out.push(Hit::at(
+                push_pointer(&super::svc_key(&s.name, "env"), k),
+                format!(
+                    "`{k}` of `{}` holds {what}: it looks like a key or token",
+                    s.name
+                ),
+            ));
         }
     }
 }

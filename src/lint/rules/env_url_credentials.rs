@@ -27,55 +27,10 @@ URL in a Secret (`secret_env: {DATABASE_URL: db/url}`).",
     check,
 };
 
-/// Whether a password is a placeholder expanded elsewhere.
-fn placeholder(pw: &str) -> bool {
-    let name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    pw.strip_prefix("${")
-        .and_then(|r| r.strip_suffix('}'))
-        .map(|r| r.split(':').next().unwrap_or(""))
-        .or_else(|| pw.strip_prefix("$(").and_then(|r| r.strip_suffix(')')))
-        .or_else(|| pw.strip_prefix('$'))
-        .is_some_and(name)
-}
-
-/// The URLs in `value` that carry a password, with the password masked.
-pub(super) fn credential_urls(value: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(i) = value[from..].find("://") {
-        let sep = from + i;
-        from = sep + 3;
-        let scheme_start = value[..sep]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-' | ':')))
-            .map_or(0, |j| j + 1);
-        let scheme = &value[scheme_start..sep];
-        if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            continue;
-        }
-        let rest = &value[from..];
-        let end = rest
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let authority = &rest[..end];
-        let Some(at) = authority.rfind('@') else {
-            continue;
-        };
-        let (user, host) = (&authority[..at], &authority[at + 1..]);
-        let Some((user, pw)) = user.split_once(':') else {
-            continue;
-        };
-        if pw.is_empty() || placeholder(pw) {
-            continue;
-        }
-        found.push(format!("{scheme}://{user}:***@{host}"));
-    }
-    found
-}
-
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     for s in &cx.model.services {
         for (k, v) in &s.env {
-            let urls = credential_urls(v);
+            let urls = crate::secrets::credential_urls(v);
             if urls.is_empty() {
                 continue;
             }
@@ -88,35 +43,5 @@ fn check(cx: &Ctx, out: &mut Vec<Hit>) {
                 ),
             ));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::credential_urls;
-
-    #[test]
-    fn finds_and_masks_passwords() {
-        assert_eq!(
-            credential_urls("postgres://app:pw@db:5432/x"),
-            ["postgres://app:***@db:5432"]
-        );
-        assert_eq!(
-            credential_urls("jdbc:mysql://u:p@h/db?x=1"),
-            ["jdbc:mysql://u:***@h"]
-        );
-        assert_eq!(
-            credential_urls("a=redis://:s3cret@cache:6379 b=http://h/"),
-            ["redis://:***@cache:6379"]
-        );
-    }
-
-    #[test]
-    fn ignores_users_without_passwords_and_placeholders() {
-        assert!(credential_urls("https://git@github.com/x").is_empty());
-        assert!(credential_urls("https://example.com/a@b:c").is_empty());
-        assert!(credential_urls("postgres://app:${DB_PASSWORD}@db/x").is_empty());
-        assert!(credential_urls("postgres://app:$(DB_PASSWORD)@db/x").is_empty());
-        assert!(credential_urls("no url: a:b@c").is_empty());
     }
 }

@@ -6,9 +6,16 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     scope: Scope::Catalog,
     summary: "secret-looking variable given as a literal env value",
-    what: "A literal `env` variable whose name says it holds a secret \
-(`PASSWORD`, `PASSWD`, `SECRET`, `TOKEN`, `API_KEY`, `PRIVATE_KEY`, \
-`CREDENTIAL`) has a non-empty value.",
+    what: "A literal `env` variable whose name says it holds a secret has a \
+non-empty value. A name says so when one of its words (split at `_`, `-`, \
+`.` and camelCase) is `PASSWORD`, `PASS`, `PASSWD`, `PWD`, `PASSPHRASE`, \
+`SECRET`, `TOKEN`, `KEY`, `APIKEY`, `CREDENTIAL(S)`, `CREDS`, `PRIVATE` or \
+`AUTH`, or ends in `PASSWORD`, `PASS`, `SECRET`, `TOKEN` or `KEY` \
+(`DBPASS`), unless its last word says the value is only about the secret \
+(`_FILE`, `_PATH`, `_DIR`, `_URL`, `_URI`, `_ENDPOINT`, `_HOST`, `_PORT`, \
+`_NAME`, `_ENABLED`, `_DISABLED`, `_MODE`, `_TYPE`, `_TTL`, `_TIMEOUT`, \
+`_LENGTH`, `_PREFIX`, `_HEADER`). gen masks these values in every \
+diagnostic, diff and chart README it prints.",
     why: "Literal env values are stored in Git, in the chart's values.yaml and \
 in a ConfigMap that anyone who can read the namespace can read. Secrets \
 belong in a Kubernetes Secret, referenced with `secret_env`.",
@@ -21,27 +28,10 @@ db/password}`.",
     check,
 };
 
-/// Name fragments that mark a secret.
-const MARKERS: [&str; 7] = [
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "TOKEN",
-    "API_KEY",
-    "PRIVATE_KEY",
-    "CREDENTIAL",
-];
-
-/// Whether a variable name looks like it holds a secret.
-pub fn secret_name(name: &str) -> bool {
-    let up = name.to_ascii_uppercase();
-    MARKERS.iter().any(|m| up.contains(m))
-}
-
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     for s in &cx.model.services {
         for (k, v) in &s.env {
-            if secret_name(k) && !v.is_empty() {
+            if crate::secrets::secret_name(k) && !v.is_empty() {
                 out.push(Hit::at(
                     crate::catalog::push_pointer(&super::svc_key(&s.name, "env"), k),
                     format!(
