@@ -1,0 +1,113 @@
+//! Hostile surroundings rather than hostile catalogs: diagnostics on lines
+//! longer than 65,535 columns, inputs that are not regular files or never
+//! end, an `--out` that holds the catalog, builds racing for one `--out`,
+//! and an API server that streams an endless body. Each must end in a clear
+//! diagnostic and a non-zero exit, never a panic, a hang, unbounded memory
+//! or a lost file.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{gen, snapshot_tree, text};
+
+/// Run gen, killing it (and failing) if it has not finished within a
+/// minute: a guard against hangs, not a timing assertion.
+fn gen_bounded(cwd: &Path, args: &[&str], stdin: Stdio) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gen"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gen");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("output");
+            panic!("gen {args:?} still ran after a minute: {:?}", text(&o));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A diagnostic run: the exit code wanted, no panic, the output bounded.
+fn refused(o: &Output, code: i32, what: &str) -> String {
+    let (_, err) = text(o);
+    assert_eq!(o.status.code(), Some(code), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert!(
+        err.len() < 20_000,
+        "{what}: {} bytes of diagnostics",
+        err.len()
+    );
+    err
+}
+
+// --- long lines (item 8) ---------------------------------------------------
+
+const HEAD: &str = r#"{"version": 1, "project": "p", "defaults": {"namespace": "apps", "resources": {"cpu": "100m", "memory": "128Mi"}}, "services": {"#;
+
+/// A one-line JSON catalog whose service key `api` starts at column `col`
+/// (spaces before it); with `port` invalid when `bad`. Returns the text and
+/// the column of the first problem (the service key, or the bad port).
+fn one_line(col: usize, bad: bool) -> (String, usize) {
+    let port = if bad { r#""x""# } else { "8080" };
+    let tail = format!(r#""api": {{"image": "registry.example/api:1.0.0", "port": {port}}}}}}}"#);
+    let pad = " ".repeat(col - 1 - HEAD.len());
+    let at = if bad { tail.find(port).unwrap() } else { 0 };
+    (format!("{HEAD}{pad}{tail}"), col + at)
+}
+
+#[test]
+fn problems_past_column_65535_render_an_excerpt_in_every_command() {
+    let d = tempfile::tempdir().unwrap();
+    for col in [
+        1_000, 65_000, 65_534, 65_535, 65_536, 65_537, 70_000, 131_072, 262_144,
+    ] {
+        let (bad, at) = one_line(col, true);
+        std::fs::write(d.path().join("bad.json"), &bad).unwrap();
+        let here = format!("[bad.json:1:{at}]");
+        for args in [
+            &["build", "bad.json", "--out", "o"][..],
+            &["build", "bad.json", "--check"],
+            &["lint", "bad.json"],
+            &["diff", "bad.json", "--context", "c"],
+            &["apply", "bad.json", "--context", "c"],
+            &["rollback", "api", "--catalog", "bad.json", "--context", "c"],
+        ] {
+            let err = refused(&gen(d.path(), args), 2, &format!("{args:?} at {col}"));
+            assert!(err.contains(&here), "{args:?} at {col}: no {here} in {err}");
+            assert!(
+                err.contains(r#""x""#),
+                "{args:?} at {col}: no excerpt: {err}"
+            );
+        }
+        assert!(!d.path().join("o").exists(), "a refused build wrote");
+
+        // A valid catalog lints; its findings point at the service key.
+        let (good, at) = one_line(col, false);
+        std::fs::write(d.path().join("good.json"), &good).unwrap();
+        let o = gen(d.path(), &["lint", "good.json"]);
+        let (_, err) = text(&o);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "lint at {col}: {err}"
+        );
+        assert!(!err.contains("panicked"), "lint at {col}: {err}");
+        assert!(err.contains(&format!("[good.json:1:{at}]")), "{col}: {err}");
+        assert!(err.len() < 20_000, "lint at {col}: {} bytes", err.len());
+    }
+}
