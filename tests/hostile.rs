@@ -111,3 +111,98 @@ fn problems_past_column_65535_render_an_excerpt_in_every_command() {
         assert!(err.len() < 20_000, "lint at {col}: {} bytes", err.len());
     }
 }
+
+// --- inputs that are not regular files, or too large (item 9) ---------------
+
+fn example(dir: &Path) {
+    std::fs::copy(
+        common::root().join("examples/karina/catalog.yaml"),
+        dir.join("catalog.yaml"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn devices_fifos_directories_and_huge_files_are_refused_unread() {
+    let d = tempfile::tempdir().unwrap();
+    example(d.path());
+    let fifo = d.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::create_dir(d.path().join("dir")).unwrap();
+    // Sparse files: 16 MiB is the catalog limit, 1 MiB the policy's.
+    for (name, len) in [
+        ("huge.yaml", (16 << 20) + 1),
+        ("vast.yaml", 1 << 34),
+        ("big-policy.yaml", (1 << 20) + 1),
+    ] {
+        std::fs::File::create(d.path().join(name))
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    }
+    let not_regular = [
+        ("/dev/zero", "not a regular file"),
+        ("/dev/null", "not a regular file"),
+        ("fifo", "not a regular file"),
+        ("dir", "is a directory"),
+    ];
+    for (input, why) in not_regular
+        .iter()
+        .copied()
+        .chain([("huge.yaml", "16 MiB"), ("vast.yaml", "16 MiB")])
+    {
+        for args in [
+            &["build", input, "--out", "o"][..],
+            &["build", input, "--check"],
+            &["lint", input],
+            &["diff", input, "--context", "c"],
+        ] {
+            let o = gen_bounded(d.path(), args, Stdio::null());
+            let err = refused(&o, 2, &format!("{args:?}"));
+            assert!(err.contains(input) && err.contains(why), "{args:?}: {err}");
+        }
+    }
+    for (input, why) in not_regular
+        .iter()
+        .copied()
+        .chain([("big-policy.yaml", "1 MiB")])
+    {
+        for args in [
+            &["build", "catalog.yaml", "--policy", input, "--out", "o"][..],
+            &["lint", "catalog.yaml", "--policy", input],
+        ] {
+            let o = gen_bounded(d.path(), args, Stdio::null());
+            let err = refused(&o, 2, &format!("{args:?}"));
+            assert!(err.contains(input) && err.contains(why), "{args:?}: {err}");
+        }
+    }
+    assert!(!d.path().join("o").exists(), "a refused build wrote");
+}
+
+#[test]
+fn standard_input_is_read_with_the_same_bound() {
+    let d = tempfile::tempdir().unwrap();
+    example(d.path());
+    let cat = || Stdio::from(std::fs::File::open(d.path().join("catalog.yaml")).unwrap());
+    let o = gen_bounded(d.path(), &["build", "-", "--out", "piped"], cat());
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(gen(d.path(), &["build", "catalog.yaml", "--out", "file"])
+        .status
+        .success());
+    assert_eq!(
+        snapshot_tree(&d.path().join("piped")),
+        snapshot_tree(&d.path().join("file"))
+    );
+    let o = gen_bounded(d.path(), &["lint", "-"], cat());
+    assert!(o.status.success(), "{:?}", text(&o));
+    // An endless standard input stops at the limit.
+    for args in [&["build", "-", "--out", "o"][..], &["lint", "-"]] {
+        let zero = Stdio::from(std::fs::File::open("/dev/zero").unwrap());
+        let err = refused(&gen_bounded(d.path(), args, zero), 2, "stdin");
+        assert!(err.contains("16 MiB"), "{args:?}: {err}");
+    }
+}
