@@ -604,7 +604,8 @@ fn build_error(e: BuildError, color: bool, nothing: &str) -> u8 {
         e @ BuildError::Write(
             gen::write::WriteError::NotOurs(_)
             | gen::write::WriteError::NotADirectory(_)
-            | gen::write::WriteError::Symlink(_),
+            | gen::write::WriteError::Symlink(_)
+            | gen::write::WriteError::ContainsInput { .. },
         ) => {
             report(&e, color);
             INVALID

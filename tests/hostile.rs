@@ -206,3 +206,69 @@ fn standard_input_is_read_with_the_same_bound() {
         assert!(err.contains("16 MiB"), "{args:?}: {err}");
     }
 }
+
+// --- an --out that holds the inputs (item 11) ----------------------------------
+
+#[test]
+fn an_out_that_contains_the_catalog_or_policy_is_refused_before_any_write() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    // `proj` is a gen output (it carries the marker) into which the user
+    // then put the catalog, the policy and a directory of their own.
+    example(root);
+    assert!(gen(root, &["build", "catalog.yaml", "--out", "proj"])
+        .status
+        .success());
+    std::fs::rename(root.join("catalog.yaml"), root.join("proj/catalog.yaml")).unwrap();
+    std::fs::create_dir(root.join("proj/sub")).unwrap();
+    std::fs::write(root.join("proj/gen-policy.yaml"), "rules: {}\n").unwrap();
+    example(root);
+    std::os::unix::fs::symlink(root.join("proj"), root.join("alias")).unwrap();
+    let before = snapshot_tree(root);
+    // (working directory, catalog, --out, extra arguments)
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        ("proj", "catalog.yaml", ".", &[]),
+        ("proj", "catalog.yaml", "./", &[]),
+        ("proj", "./catalog.yaml", "sub/..", &[]),
+        ("proj/sub", "../catalog.yaml", "..", &[]),
+        ("proj", "catalog.yaml", "../proj/", &[]),
+        ("", "proj/catalog.yaml", "proj", &[]),
+        ("", "proj/catalog.yaml", "alias/sub/..", &[]),
+        ("", "alias/catalog.yaml", "proj", &[]),
+        ("", "proj/catalog.yaml", "alias/../proj", &[]),
+        ("", "proj/catalog.yaml", "", &[]),
+        // The policy file inside --out, the catalog outside.
+        (
+            "",
+            "catalog.yaml",
+            "proj",
+            &["--policy", "proj/gen-policy.yaml"],
+        ),
+        (
+            "",
+            "catalog.yaml",
+            "alias/sub/..",
+            &["--policy", "alias/gen-policy.yaml"],
+        ),
+    ];
+    for (cwd, catalog, out, extra) in cases {
+        let cwd = root.join(cwd);
+        let out = if out.is_empty() {
+            root.display().to_string()
+        } else {
+            (*out).to_owned()
+        };
+        let mut args = vec!["build", catalog, "--out", &out];
+        args.extend_from_slice(extra);
+        let err = refused(&gen(&cwd, &args), 2, &format!("{args:?}"));
+        assert!(err.contains("contains"), "{args:?}: {err}");
+        assert_eq!(snapshot_tree(root), before, "{args:?} changed files");
+    }
+    // An --out inside the catalog's directory is fine.
+    let o = gen(
+        root,
+        &["build", "proj/catalog.yaml", "--out", "proj/sub/out"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+

@@ -136,6 +136,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
             BuildOutcome::Drifted { out, drift }
         });
     }
+    // The catalog (or policy) kept inside --out would go with the old tree.
+    let mut inputs: Vec<&Path> = opts.policy.iter().map(PathBuf::as_path).collect();
+    if !super::read::is_stdin(&opts.catalog) {
+        inputs.push(&opts.catalog);
+    }
+    write::refuse_inputs_inside(&out, &inputs)?;
     write::write_tree(&out, &compiled.tree)?;
     Ok(BuildOutcome::Written {
         out,
