@@ -8,7 +8,9 @@
 //! `renameat2(RENAME_EXCHANGE)` (or a plain rename when `--out` does not exist
 //! yet). A crash at any moment leaves either the complete old tree or the
 //! complete new one. Leftover temporary directories of dead gen processes are
-//! removed by the next run. An `--out` that contains the catalog or the policy file is refused
+//! removed by the next run. Concurrent builds into one `--out` each swap in
+//! a complete tree (a move that loses the race is retried); the last wins.
+//! An `--out` that contains the catalog or the policy file is refused
 //! ([`refuse_inputs_inside`]) before anything is written.
 
 use std::fs;
@@ -200,6 +202,17 @@ pub fn refuse_inputs_inside(out: &Path, inputs: &[&Path]) -> Result<(), WriteErr
     Ok(())
 }
 
+/// Whether a failed move into `out` lost a race with another gen: `out`
+/// appeared (rename: not empty, exists) or vanished (exchange: not found).
+fn raced(e: &WriteError) -> bool {
+    use rustix::io::Errno;
+    let WriteError::Io { source, .. } = e else {
+        return false;
+    };
+    Errno::from_io_error(source)
+        .is_some_and(|n| n == Errno::NOTEMPTY || n == Errno::EXIST || n == Errno::NOENT)
+}
+
 /// Write `tree` to `out` atomically, replacing a previous gen output.
 pub fn write_tree(out: &Path, tree: &Tree) -> Result<(), WriteError> {
     let exists = inspect_out(out)?;
@@ -231,10 +244,26 @@ pub fn write_tree(out: &Path, tree: &Tree) -> Result<(), WriteError> {
                 .map_err(io_err("cannot set permissions on", &path))?;
         }
     }
-    if exists {
-        swap(tmp.path(), out)?;
-    } else {
-        fs::rename(tmp.path(), out).map_err(io_err("cannot move the new tree to", out))?;
+    // Another gen may create, replace or remove `out` between the
+    // inspection and the move (two builds racing for a fresh --out): the
+    // move then fails, `out` is inspected again (it must still be gen's)
+    // and the move retried. Each move is atomic; the last one wins.
+    let mut exists = exists;
+    let mut tries = 0;
+    loop {
+        let moved = if exists {
+            swap(tmp.path(), out)
+        } else {
+            fs::rename(tmp.path(), out).map_err(io_err("cannot move the new tree to", out))
+        };
+        match moved {
+            Ok(()) => break,
+            Err(e) if tries < 8 && raced(&e) => {
+                tries += 1;
+                exists = inspect_out(out)?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     // `tmp` now holds the old tree (or nothing); dropping it removes it.
     drop(tmp);

@@ -272,3 +272,39 @@ fn an_out_that_contains_the_catalog_or_policy_is_refused_before_any_write() {
     assert!(o.status.success(), "{:?}", text(&o));
 }
 
+// --- builds racing for one --out (item 12) ---------------------------------
+
+#[test]
+fn concurrent_builds_on_a_fresh_out_all_succeed_with_a_clean_tree() {
+    let d = tempfile::tempdir().unwrap();
+    example(d.path());
+    assert!(gen(d.path(), &["build", "--out", "clean"]).status.success());
+    let clean = snapshot_tree(&d.path().join("clean"));
+    for round in 0..5 {
+        let out = format!("race{round}");
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_gen"))
+                    .args(["build", "--out", &out])
+                    .current_dir(d.path())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "round {round}: {:?}", text(&o));
+        }
+        assert_eq!(snapshot_tree(&d.path().join(&out)), clean, "round {round}");
+        let left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("gen-tmp"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "round {round}");
+    }
+}
+
