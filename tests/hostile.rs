@@ -308,3 +308,75 @@ fn concurrent_builds_on_a_fresh_out_all_succeed_with_a_clean_tree() {
     }
 }
 
+// --- an API server with an endless body (item 10) ----------------------------
+
+/// A socket that answers every request with a 200 whose chunked JSON body
+/// never ends (up to `cap` bytes); returns the port and the most bytes one
+/// connection took before the client hung up.
+fn endless_server(cap: u64) -> (u16, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let most = Arc::new(AtomicU64::new(0));
+    let seen = most.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut b).unwrap_or(0) == 1 {
+                    head.push(b[0]);
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                );
+                let chunk = format!("{:x}\r\n{}\r\n", 1 << 20, " ".repeat(1 << 20));
+                let _ = conn.write_all(b"1\r\n[\r\n");
+                let mut sent = 0u64;
+                while sent < cap && conn.write_all(chunk.as_bytes()).is_ok() {
+                    sent += 1 << 20;
+                    seen.fetch_max(sent, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (port, most)
+}
+
+#[test]
+fn an_endless_response_body_is_cut_at_the_limit() {
+    let d = tempfile::tempdir().unwrap();
+    // A catalog without environments: any context will do.
+    std::fs::write(d.path().join("mini.json"), one_line(200, false).0).unwrap();
+    // Three times gen's 64 MiB limit: an unbounded client reads all of it.
+    let (port, most) = endless_server(192 << 20);
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+         clusters:\n- name: c\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\n\
+         users:\n- name: u\n  user: {{token: t}}\n\
+         contexts:\n- name: c\n  context: {{cluster: c, user: u}}\n"
+    );
+    std::fs::write(d.path().join("kubeconfig"), kubeconfig).unwrap();
+    for cmd in ["diff", "apply"] {
+        let o = gen_bounded(
+            d.path(),
+            &[
+                cmd,
+                "mini.json",
+                "--context",
+                "c",
+                "--kubeconfig",
+                "kubeconfig",
+                "--request-timeout",
+                "50s",
+            ],
+            Stdio::null(),
+        );
+        let err = refused(&o, 3, cmd);
+        assert!(err.contains("64 MiB"), "{cmd}: {err}");
+        let took = most.load(Ordering::Relaxed);
+        // The limit plus what socket buffers hold.
+        assert!(took < 96 << 20, "{cmd}: the client read {took} bytes");
+    }
+}
