@@ -34,6 +34,27 @@ pub fn assert_located(problems: &[Problem]) {
         let (line, col) = p.line_col();
         assert!(line >= 1 && col >= 1, "problem without a location: {p:?}");
         assert!(!p.message.is_empty(), "problem without a message: {p:?}");
+        assert_renders(p);
+    }
+}
+
+/// A problem renders as gen prints it, without a panic (miette's own
+/// renderer panics past column 65,535); on a long line the excerpt names
+/// the problem's exact line and column.
+pub fn assert_renders(p: &Problem) {
+    let text = gen::excerpt::render_plain(p).unwrap_or_else(|e| panic!("cannot render {p:?}: {e}"));
+    let (line, col) = p.line_col();
+    let long = p
+        .source()
+        .text()
+        .split('\n')
+        .nth(line - 1)
+        .is_some_and(|l| l.len() > gen::excerpt::MAX_LINE);
+    if long {
+        assert!(
+            text.contains(&format!(":{line}:{col}]")),
+            "the excerpt does not name {line}:{col}: {text}"
+        );
     }
 }
 
@@ -121,6 +142,7 @@ fn print_every_format(report: &gen::lint::Report) {
     let _ = format::github(report);
     for f in &report.findings {
         let _ = f.line_col();
+        assert_renders(&f.problem);
     }
 }
 

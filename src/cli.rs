@@ -255,7 +255,11 @@ fn terminal_width() -> Option<usize> {
 
 fn render(diag: &dyn Diagnostic, color: bool) -> String {
     let mut s = String::new();
-    if handler(color).render_report(&mut s, diag).is_err() {
+    // Long lines (one-line JSON catalogs) are cut around the labels.
+    if handler(color)
+        .render_report(&mut s, &gen::excerpt::clip(diag))
+        .is_err()
+    {
         s = format!("error: {diag}\n");
     }
     s
@@ -600,7 +604,8 @@ fn build_error(e: BuildError, color: bool, nothing: &str) -> u8 {
         e @ BuildError::Write(
             gen::write::WriteError::NotOurs(_)
             | gen::write::WriteError::NotADirectory(_)
-            | gen::write::WriteError::Symlink(_),
+            | gen::write::WriteError::Symlink(_)
+            | gen::write::WriteError::ContainsInput { .. },
         ) => {
             report(&e, color);
             INVALID

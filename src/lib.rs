@@ -15,6 +15,7 @@ pub mod apply;
 pub mod catalog;
 pub mod diag;
 pub mod emit;
+pub mod excerpt;
 pub mod lint;
 pub mod model;
 pub mod ops;

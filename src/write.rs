@@ -8,7 +8,10 @@
 //! `renameat2(RENAME_EXCHANGE)` (or a plain rename when `--out` does not exist
 //! yet). A crash at any moment leaves either the complete old tree or the
 //! complete new one. Leftover temporary directories of dead gen processes are
-//! removed by the next run.
+//! removed by the next run. Concurrent builds into one `--out` each swap in
+//! a complete tree (a move that loses the race is retried); the last wins.
+//! An `--out` that contains the catalog or the policy file is refused
+//! ([`refuse_inputs_inside`]) before anything is written.
 
 use std::fs;
 use std::io;
@@ -39,6 +42,18 @@ pub enum WriteError {
     #[error("refusing to replace {0}: it is not empty and was not written by gen (no `.gen-out` marker)")]
     #[diagnostic(code(gen::out_not_ours), help("gen replaces the whole --out directory; choose an empty or new directory, or delete this one if its contents are disposable"))]
     NotOurs(PathBuf),
+    /// `--out` holds one of the build's inputs, which replacing it would delete.
+    #[error("refusing to write {out}: it contains {input}, which replacing it would delete")]
+    #[diagnostic(
+        code(gen::out_contains_input),
+        help("gen replaces the whole --out directory; keep the catalog and the policy file outside it (the default --out is out/ beside the catalog), or choose another --out")
+    )]
+    ContainsInput {
+        /// The output directory.
+        out: PathBuf,
+        /// The catalog or policy file inside it.
+        input: PathBuf,
+    },
     /// An I/O operation failed.
     #[error("{action} {path}: {source}")]
     #[diagnostic(code(gen::io))]
@@ -144,6 +159,59 @@ fn process_alive(pid: i32) -> bool {
     }
 }
 
+/// `path` made absolute, with symbolic links and `..` resolved as far as it
+/// exists (the rest, not yet created, is resolved lexically).
+fn resolve(path: &Path) -> io::Result<PathBuf> {
+    let abs = std::path::absolute(path)?;
+    for base in abs.ancestors() {
+        let Ok(real) = fs::canonicalize(base) else {
+            continue;
+        };
+        let mut out = real;
+        for c in abs.strip_prefix(base).unwrap_or(Path::new("")).components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::Normal(n) => out.push(n),
+                _ => {}
+            }
+        }
+        return Ok(out);
+    }
+    Ok(abs)
+}
+
+/// Refuse an `out` that contains (or is) one of `inputs`: replacing `out`
+/// would delete them. Symbolic links, `..` and relative paths are resolved
+/// on both sides first.
+pub fn refuse_inputs_inside(out: &Path, inputs: &[&Path]) -> Result<(), WriteError> {
+    let real_out = resolve(out).map_err(io_err("cannot resolve", out))?;
+    for input in inputs {
+        let Ok(real) = fs::canonicalize(input) else {
+            continue;
+        };
+        if real.starts_with(&real_out) {
+            return Err(WriteError::ContainsInput {
+                out: out.to_path_buf(),
+                input: input.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether a failed move into `out` lost a race with another gen: `out`
+/// appeared (rename: not empty, exists) or vanished (exchange: not found).
+fn raced(e: &WriteError) -> bool {
+    use rustix::io::Errno;
+    let WriteError::Io { source, .. } = e else {
+        return false;
+    };
+    Errno::from_io_error(source)
+        .is_some_and(|n| n == Errno::NOTEMPTY || n == Errno::EXIST || n == Errno::NOENT)
+}
+
 /// Write `tree` to `out` atomically, replacing a previous gen output.
 pub fn write_tree(out: &Path, tree: &Tree) -> Result<(), WriteError> {
     let exists = inspect_out(out)?;
@@ -175,10 +243,26 @@ pub fn write_tree(out: &Path, tree: &Tree) -> Result<(), WriteError> {
                 .map_err(io_err("cannot set permissions on", &path))?;
         }
     }
-    if exists {
-        swap(tmp.path(), out)?;
-    } else {
-        fs::rename(tmp.path(), out).map_err(io_err("cannot move the new tree to", out))?;
+    // Another gen may create, replace or remove `out` between the
+    // inspection and the move (two builds racing for a fresh --out): the
+    // move then fails, `out` is inspected again (it must still be gen's)
+    // and the move retried. Each move is atomic; the last one wins.
+    let mut exists = exists;
+    let mut tries = 0;
+    loop {
+        let moved = if exists {
+            swap(tmp.path(), out)
+        } else {
+            fs::rename(tmp.path(), out).map_err(io_err("cannot move the new tree to", out))
+        };
+        match moved {
+            Ok(()) => break,
+            Err(e) if tries < 8 && raced(&e) => {
+                tries += 1;
+                exists = inspect_out(out)?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     // `tmp` now holds the old tree (or nothing); dropping it removes it.
     drop(tmp);

@@ -13,6 +13,21 @@ use std::process::{Command, Output};
 
 const TOKEN: &str = "K10-s3cr3t-token-0123456789abcdef";
 
+/// What the stub `curl` downloads as the K3s installer: it logs its call
+/// and leaves a `k3s` that reports the version it installed.
+const STUB_INSTALLER: &str = r#"printf 'installer VERSION=%s EXEC=%s\n' "$INSTALL_K3S_VERSION" "$INSTALL_K3S_EXEC" >> "$STUB_LOG"
+printf '#!/bin/sh\necho "k3s version %s (0000000)"\n' "$INSTALL_K3S_VERSION" > "$STUB_BIN/k3s"
+chmod +x "$STUB_BIN/k3s"
+"#;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 struct Sandbox {
     dir: tempfile::TempDir,
     out: PathBuf,
@@ -34,6 +49,7 @@ impl Sandbox {
         let bin = dir.path().join("bin");
         fs::create_dir_all(&bin).unwrap();
         fs::create_dir_all(dir.path().join("root")).unwrap();
+        fs::write(dir.path().join("installer.sh"), STUB_INSTALLER).unwrap();
         write_exe(
             &bin.join("curl"),
             r#"#!/usr/bin/env bash
@@ -41,11 +57,7 @@ printf 'curl %s\n' "$*" >> "$STUB_LOG"
 out=""
 while (($#)); do case "$1" in -o) out="$2"; shift ;; esac; shift; done
 if [[ -n "$out" ]]; then
-  cat > "$out" <<'INSTALLER'
-printf 'installer VERSION=%s EXEC=%s\n' "$INSTALL_K3S_VERSION" "$INSTALL_K3S_EXEC" >> "$STUB_LOG"
-printf '#!/bin/sh\necho "k3s version %s (0000000)"\n' "$INSTALL_K3S_VERSION" > "$STUB_BIN/k3s"
-chmod +x "$STUB_BIN/k3s"
-INSTALLER
+  cp "$STUB_INSTALLER" "$out"
 fi
 "#,
         );
@@ -96,6 +108,12 @@ fi
             .env("STUB_LOG", self.path("log"))
             .env("STUB_BIN", &bin)
             .env("GEN_K3S_WAIT_SECONDS", "5")
+            .env("STUB_INSTALLER", self.path("installer.sh"))
+            // gen pins no hash for the stub: the operator's hash it is.
+            .env(
+                "K3S_INSTALLER_SHA256",
+                sha256_hex(STUB_INSTALLER.as_bytes()),
+            )
             .envs(env.iter().copied())
             .output()
             .unwrap();
@@ -461,4 +479,232 @@ fn dual_stack_nodes_get_both_addresses_as_node_ip() {
     let config = fs::read_to_string(sb.root("etc/rancher/k3s/config.yaml")).unwrap();
     assert!(!config.contains("node-ip"), "{config}");
     assert!(!sb.log().contains("ip -"), "{}", sb.log());
+}
+
+/// Run `body` under bash with the real `blueprints/k3s/common.sh` sourced,
+/// `K3S_VERSION` set, a fake `k3s` reporting `installed` (none when None)
+/// on PATH, and `run_installer`/`systemctl` replaced by loggers.
+fn converge(installed: Option<&str>, pinned: &str, env: &[(&str, &str)]) -> Output {
+    let d = tempfile::tempdir().unwrap();
+    let bin = d.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    if let Some(v) = installed {
+        write_exe(
+            &bin.join("k3s"),
+            &format!("#!/bin/sh\necho 'k3s version {v} (1234abcd)'\necho 'go version go1.24'\n"),
+        );
+    }
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    Command::new("bash")
+        .arg("-c")
+        .arg(
+            r#"set -euo pipefail
+source "$1"
+K3S_VERSION="$2"
+run_installer() { echo "INSTALL $1"; }
+systemctl() { echo "RESTART $*"; }
+converge k3s server"#,
+        )
+        .arg("converge")
+        .arg(common::root().join("blueprints/k3s/common.sh"))
+        .arg(pinned)
+        .env_clear()
+        .env("PATH", path)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_older_script_refuses_to_downgrade_k3s_unless_forced() {
+    // (installed, the script's release)
+    let downgrades = [
+        ("v1.33.5+k3s1", "v1.33.4+k3s1"),
+        ("v1.33.10+k3s1", "v1.33.9+k3s1"),
+        ("v1.34.0+k3s1", "v1.33.99+k3s9"),
+        ("v2.0.0+k3s1", "v1.99.99+k3s9"),
+        ("v1.33.5+k3s2", "v1.33.5+k3s1"),
+        ("v1.33.5+k3s1", "v1.33.5-rc3+k3s1"),
+        ("v1.33.5-rc2+k3s1", "v1.33.5-rc1+k3s1"),
+        ("v1.33.05+k3s1", "v1.33.4+k3s1"),
+    ];
+    for (have, pinned) in downgrades {
+        let o = converge(Some(have), pinned, &[]);
+        let (out, err) = common::text(&o);
+        assert_eq!(o.status.code(), Some(1), "{have} -> {pinned}: {out}{err}");
+        assert!(
+            !out.contains("INSTALL"),
+            "{have} -> {pinned} installed: {out}"
+        );
+        assert!(
+            err.contains("does not support downgrades") && err.contains(have),
+            "{have} -> {pinned}: {err}"
+        );
+        let o = converge(Some(have), pinned, &[("GEN_K3S_ALLOW_DOWNGRADE", "1")]);
+        let (out, err) = common::text(&o);
+        assert!(o.status.success(), "forced {have} -> {pinned}: {err}");
+        assert!(
+            out.contains("INSTALL server"),
+            "forced {have} -> {pinned}: {out}"
+        );
+    }
+    let upgrades = [
+        ("v1.33.4+k3s1", "v1.33.5+k3s1"),
+        ("v1.33.9+k3s1", "v1.33.10+k3s1"),
+        ("v1.32.99+k3s9", "v1.33.0+k3s1"),
+        ("v1.33.5+k3s1", "v1.33.5+k3s2"),
+        ("v1.33.5-rc3+k3s1", "v1.33.5+k3s1"),
+        ("v1.33.5-rc1+k3s1", "v1.33.5-rc2+k3s1"),
+    ];
+    for (have, pinned) in upgrades {
+        let o = converge(Some(have), pinned, &[]);
+        let (out, err) = common::text(&o);
+        assert!(o.status.success(), "{have} -> {pinned}: {err}");
+        assert!(out.contains("INSTALL server"), "{have} -> {pinned}: {out}");
+    }
+    // Nothing installed: install. The same release: nothing to do.
+    let o = converge(None, "v1.33.5+k3s1", &[]);
+    assert!(common::text(&o).0.contains("INSTALL server"), "{o:?}");
+    let o = converge(Some("v1.33.5+k3s1"), "v1.33.5+k3s1", &[]);
+    assert!(o.status.success() && !common::text(&o).0.contains("INSTALL"));
+    // A version that cannot be compared is not overwritten blindly.
+    for odd in ["v1.33", "1.33.5+k3s1", "v1.33.5+rke2r1", "garbage"] {
+        let o = converge(Some(odd), "v1.33.5+k3s1", &[]);
+        let (out, err) = common::text(&o);
+        assert_eq!(o.status.code(), Some(1), "{odd}: {out}{err}");
+        assert!(err.contains("GEN_K3S_ALLOW_DOWNGRADE=1"), "{odd}: {err}");
+        let o = converge(
+            Some(odd),
+            "v1.33.5+k3s1",
+            &[("GEN_K3S_ALLOW_DOWNGRADE", "1")],
+        );
+        assert!(common::text(&o).0.contains("INSTALL server"), "{odd}");
+    }
+}
+
+#[test]
+fn the_installer_runs_only_with_a_matching_hash() {
+    let sb = Sandbox::new(SINGLE);
+    let tok = sb.path("token");
+    let args = ["--first", "--token-file", tok.to_str().unwrap()];
+    let wrong = sha256_hex(b"another installer");
+    // gen pins no hash for the examples' release yet (see
+    // src/emit/k3s_installers.rs): without the operator's, no install.
+    for (env, why) in [
+        (vec![("K3S_INSTALLER_SHA256", "")], "pins no sha256"),
+        (
+            vec![("K3S_INSTALLER_SHA256", wrong.as_str())],
+            "does not match",
+        ),
+    ] {
+        let o = sb.run_with("install-server.sh", &args, &env);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(why), "{why}: {err}");
+        assert!(!sb.log().contains("installer VERSION"), "ran: {}", sb.log());
+    }
+    ok(&sb.run("install-server.sh", &args));
+    assert!(sb.log().contains("installer VERSION=v1.33.5+k3s1"));
+}
+
+#[test]
+fn the_installer_hash_table_is_well_formed_and_reaches_the_scripts() {
+    use gen::emit::k3s_installers::{installer_sha256, INSTALLER_SHA256};
+    let release = regex_free_release;
+    for w in INSTALLER_SHA256.windows(2) {
+        assert!(w[0].0 < w[1].0, "not sorted: {w:?}");
+    }
+    for (v, h) in INSTALLER_SHA256 {
+        assert!(release(v), "not a K3s release: {v}");
+        assert!(
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{v}: not a sha256: {h}"
+        );
+        assert_eq!(installer_sha256(v), Some(*h));
+    }
+    // Every release the examples pin: the scripts carry gen's hash, or
+    // (PENDING, none pinned yet) an empty one, which makes them refuse to
+    // install without K3S_INSTALLER_SHA256 (see the test above).
+    for ex in ["karina", "msa-k3s", "ordersystem", "strategies"] {
+        let out = common::root().join("examples").join(ex).join("out/k3s");
+        for script in ["install-server.sh", "install-agent.sh"] {
+            let Ok(text) = fs::read_to_string(out.join(script)) else {
+                continue;
+            };
+            let version = text
+                .lines()
+                .find_map(|l| l.strip_prefix("readonly K3S_VERSION="))
+                .map(|v| v.trim_matches('\'').to_owned())
+                .expect("K3S_VERSION");
+            let want = format!(
+                "readonly INSTALLER_SHA256='{}'",
+                installer_sha256(&version).unwrap_or_default()
+            );
+            assert!(text.contains(&want), "{ex}/{script}: no {want}");
+        }
+    }
+}
+
+/// `vMAJOR.MINOR.PATCH[-rcN]+k3sN`.
+fn regex_free_release(v: &str) -> bool {
+    let Some((core, k3s)) = v.strip_prefix('v').and_then(|r| r.split_once("+k3s")) else {
+        return false;
+    };
+    let core = core.split_once("-rc").map_or(core, |(c, rc)| {
+        if rc.bytes().all(|b| b.is_ascii_digit()) && !rc.is_empty() {
+            c
+        } else {
+            "x"
+        }
+    });
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .chain([&k3s])
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[test]
+fn an_air_gapped_install_verifies_the_binary_against_the_release_sums() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    fs::create_dir_all(root.join("usr/local/bin")).unwrap();
+    fs::create_dir_all(root.join("usr/local/share/k3s")).unwrap();
+    fs::write(root.join("usr/local/bin/k3s"), "the k3s binary").unwrap();
+    let good = sha256_hex(b"the k3s binary");
+    let run = |sums: Option<&str>, arch: &str| {
+        if let Some(s) = sums {
+            fs::write(root.join("usr/local/share/k3s/sha256sum-amd64.txt"), s).unwrap();
+        }
+        Command::new("bash")
+            .arg("-c")
+            .arg("set -euo pipefail\nsource \"$1\"\nK3S_VERSION=v1.33.5+k3s1\nverify_airgap_binary && echo VERIFIED")
+            .arg("airgap")
+            .arg(common::root().join("blueprints/k3s/common.sh"))
+            .env("GEN_K3S_ROOT", root)
+            .env("GEN_K3S_ARCH", arch)
+            .output()
+            .unwrap()
+    };
+    let o = run(None, "x86_64");
+    assert!(common::text(&o).1.contains("K3S_SHA256SUMS"), "{o:?}");
+    for (sums, verified) in [
+        (format!("{good}  k3s\n"), true),
+        (format!("{good}  k3s-arm64\n0000  k3s\n"), false),
+        (format!("{}  k3s\n", sha256_hex(b"other")), false),
+        (format!("{good} *k3s\n"), true),
+        ("garbage\n".to_owned(), false),
+    ] {
+        let o = run(Some(sums.as_str()), "x86_64");
+        let (out, err) = common::text(&o);
+        assert_eq!(out.contains("VERIFIED"), verified, "{sums}: {out}{err}");
+        assert_eq!(o.status.success(), verified, "{sums}: {err}");
+    }
+    let o = run(None, "sparc64");
+    assert!(common::text(&o)
+        .1
+        .contains("no K3s binary for architecture"));
 }

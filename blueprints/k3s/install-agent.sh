@@ -14,9 +14,8 @@ a second run changes nothing; K3s restarts only when its configuration changed.
 --token-file PATH the cluster token, read from a file (never pass it as an argument)
 --token-ssm NAME  the cluster token, from SSM SecureString parameter NAME (e.g. $DEFAULT_TOKEN_SSM)
 
-Air-gapped: set INSTALL_K3S_SKIP_DOWNLOAD=true with the binary, images and
-install.sh in place (K3S_INSTALLER names install.sh).
 USAGE
+  install_notes
 }
 
 SERVER="" SERVER_SSM="" TOKEN_FILE="" TOKEN_SSM=""

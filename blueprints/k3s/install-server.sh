@@ -18,9 +18,8 @@ a second run changes nothing; K3s restarts only when its configuration changed.
 --token-ssm NAME  the cluster token, from SSM SecureString parameter NAME (e.g. $DEFAULT_TOKEN_SSM)
 --tls-san NAME    an extra name or address for the API server certificate
 
-Air-gapped: set INSTALL_K3S_SKIP_DOWNLOAD=true with the binary, images and
-install.sh in place (K3S_INSTALLER names install.sh).
 USAGE
+  install_notes
 }
 
 MODE="" SERVER="" SERVER_SSM="" TOKEN_FILE="" TOKEN_SSM="" SANS=()

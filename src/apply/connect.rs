@@ -1,11 +1,12 @@
 //! From a kubeconfig context to a client whose every request is bounded in
-//! time, and from every client failure to one [`ApplyError`] that names the
+//! time and every response in size, and from every client failure to one [`ApplyError`] that names the
 //! context and the server.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
@@ -107,10 +108,15 @@ impl Cluster {
         ));
         let server = config.cluster_url.to_string();
         let server = server.trim_end_matches('/').to_owned();
-        let client = Client::try_from(config).map_err(|e| ApplyError::BadContext {
-            context: target.context.clone(),
-            why: chain(&e),
-        })?;
+        let client = ClientBuilder::try_from(config)
+            .map_err(|e| ApplyError::BadContext {
+                context: target.context.clone(),
+                why: chain(&e),
+            })?
+            .with_layer(&super::limit::BodyLimit {
+                max: super::limit::MAX_RESPONSE_BYTES,
+            })
+            .build();
         Ok(Cluster {
             client,
             context: target.context.clone(),

@@ -8,7 +8,7 @@
 //!   apply, in dependency order, with ApplySet ownership labels;
 //! - [`connect`] reads the kubeconfig, picks the context and bounds every
 //!   request in time, turning every failure into one error that names the
-//!   context and the server;
+//!   context and the server; [`limit`] bounds the size of every response;
 //! - [`engine`] does discovery, server-side apply (`fieldManager=gen`),
 //!   server-side dry runs, pruning and the live-versus-desired diff;
 //! - [`wait`] watches Deployment rollouts;
@@ -23,6 +23,7 @@ pub mod desired;
 pub mod diff;
 pub mod engine;
 pub mod error;
+pub mod limit;
 pub mod rollback;
 pub mod wait;
 

@@ -255,6 +255,14 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
             ("EMBEDDED_REGISTRIES", k.embedded_registry.to_string()),
             ("CIS", k.cis_profile.to_string()),
             ("DUAL_STACK", k.ipv6.to_string()),
+            // Empty when gen pins no hash for this release: the script then
+            // needs K3S_INSTALLER_SHA256 to install.
+            (
+                "INSTALLER_SHA256",
+                super::k3s_installers::installer_sha256(&k.version)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
         ];
         if server {
             v.push(("HA", (k.servers >= 3).to_string()));

@@ -11,6 +11,7 @@ pub mod aws;
 pub mod hcl;
 pub mod helm;
 pub mod k3s;
+pub mod k3s_installers;
 pub mod manifests;
 pub mod validate;
 

@@ -72,11 +72,11 @@ pub enum PrepareError {
 /// Compile and lint the catalog, select the environment and context, and
 /// build the objects to send.
 pub fn prepare(opts: &ClusterOptions) -> Result<Prepared, PrepareError> {
-    let bytes = std::fs::read(&opts.catalog).map_err(|source| BuildError::Read {
+    let bytes = super::read::catalog(&opts.catalog).map_err(|source| BuildError::Read {
         path: opts.catalog.clone(),
         source,
     })?;
-    let name = opts.catalog.to_string_lossy().into_owned();
+    let name = super::read::display_name(&opts.catalog);
     let policy = load_policy(&opts.catalog, opts.policy.as_deref()).map_err(BuildError::from)?;
     // The base first (lint errors in another environment do not block this
     // one), then the environment the options select, linted as well.

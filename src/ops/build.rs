@@ -108,11 +108,11 @@ pub fn default_out(catalog: &Path) -> PathBuf {
 
 /// Run `gen build`.
 pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
-    let bytes = std::fs::read(&opts.catalog).map_err(|source| BuildError::Read {
+    let bytes = super::read::catalog(&opts.catalog).map_err(|source| BuildError::Read {
         path: opts.catalog.clone(),
         source,
     })?;
-    let name = opts.catalog.to_string_lossy().into_owned();
+    let name = super::read::display_name(&opts.catalog);
     let policy = load_policy(&opts.catalog, opts.policy.as_deref())?;
     let only = (!opts.environments.is_empty()).then_some(opts.environments.as_slice());
     let compiled = check_environments(&name, &bytes, &policy, &opts.today, only)?;
@@ -136,6 +136,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome, BuildError> {
             BuildOutcome::Drifted { out, drift }
         });
     }
+    // The catalog (or policy) kept inside --out would go with the old tree.
+    let mut inputs: Vec<&Path> = opts.policy.iter().map(PathBuf::as_path).collect();
+    if !super::read::is_stdin(&opts.catalog) {
+        inputs.push(&opts.catalog);
+    }
+    write::refuse_inputs_inside(&out, &inputs)?;
     write::write_tree(&out, &compiled.tree)?;
     Ok(BuildOutcome::Written {
         out,

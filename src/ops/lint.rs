@@ -57,20 +57,25 @@ pub fn load_policy(catalog: &Path, explicit: Option<&Path>) -> Result<Policy, Li
             beside
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| LintError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = super::read::policy(&path)
+        .and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })
+        .map_err(|source| LintError::Read {
+            path: path.clone(),
+            source,
+        })?;
     Policy::parse(&path.to_string_lossy(), &text).map_err(LintError::Policy)
 }
 
 /// Run `gen lint`.
 pub fn lint(opts: &LintOptions) -> Result<Report, LintError> {
-    let bytes = std::fs::read(&opts.catalog).map_err(|source| LintError::Read {
+    let bytes = super::read::catalog(&opts.catalog).map_err(|source| LintError::Read {
         path: opts.catalog.clone(),
         source,
     })?;
     let policy = load_policy(&opts.catalog, opts.policy.as_deref())?;
-    let name = opts.catalog.to_string_lossy().into_owned();
+    let name = super::read::display_name(&opts.catalog);
     Ok(lint_only(&name, &bytes, &policy, &opts.today)?)
 }

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod build;
 pub mod init;
 pub mod lint;
+pub mod read;
 
 pub use build::{build, BuildError, BuildOptions, BuildOutcome};
 pub use init::{init, InitError, InitOutcome};
