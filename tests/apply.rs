@@ -1306,3 +1306,70 @@ fn a_terminating_namespace_and_an_immutable_field_get_their_own_help() {
         r#"{"metadata":{"finalizers":null}}"#,
     ]);
 }
+
+#[test]
+fn kubectl_reads_gens_applyset_but_does_not_take_it_over() {
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.ok(&["apply", "--context", "test"]);
+    let parent = cluster()
+        .get("configmap", Some(&ns), &format!("gen-applyset-{ns}"))
+        .expect("parent");
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Reading the set: the standard label selects exactly gen's members.
+    let listed = cluster().kubectl_ok(&[
+        "get",
+        "deployments,services,horizontalpodautoscalers",
+        "-n",
+        &ns,
+        "-l",
+        &format!("{PART_OF}={id}"),
+        "-o",
+        "name",
+    ]);
+    let mut names: Vec<&str> = listed.lines().collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "deployment.apps/catalog",
+            "deployment.apps/checkout-blue",
+            "deployment.apps/checkout-green",
+            "deployment.apps/search",
+            "deployment.apps/search-canary",
+            "horizontalpodautoscaler.autoscaling/search",
+            "service/catalog",
+            "service/checkout",
+            "service/search",
+            "service/search-canary",
+        ]
+    );
+    // Writing it: kubectl's own ApplySet mode refuses a parent another
+    // tool manages, so `kubectl apply --prune --applyset` cannot prune gen's
+    // objects by mistake.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cm = dir.path().join("cm.yaml");
+    std::fs::write(
+        &cm,
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: extra, namespace: {ns}}}\n"),
+    )
+    .expect("write");
+    let o = Command::new(cluster::tool("kubectl"))
+        .arg("--kubeconfig")
+        .arg(&cluster().kubeconfig)
+        .args(["apply", "--server-side", "--prune", "-n", &ns])
+        .arg(format!("--applyset=configmap/gen-applyset-{ns}"))
+        .arg("-f")
+        .arg(&cm)
+        .env("KUBECTL_APPLYSET", "true")
+        .output()
+        .expect("kubectl");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "kubectl took gen's set over: {o:?}");
+    assert!(stderr.contains("managed by tooling \"gen\""), "{stderr}");
+    assert!(ws.get("configmap", "extra").is_none());
+    assert!(ws.get("deployment", "catalog").is_some());
+}
