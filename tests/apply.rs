@@ -1373,3 +1373,70 @@ fn kubectl_reads_gens_applyset_but_does_not_take_it_over() {
     assert!(ws.get("configmap", "extra").is_none());
     assert!(ws.get("deployment", "catalog").is_some());
 }
+
+#[test]
+fn a_parent_left_in_default_by_gen_0_1_is_migrated_by_a_prune() {
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    let legacy = gen::apply::ApplySet::for_project(&ns, "default");
+    // What gen 0.1 left: its parent in `default`, and a member that has
+    // since left the catalog.
+    cluster().kubectl_ok(&["create", "namespace", &ns]);
+    cluster().kubectl_ok(&[
+        "create",
+        "deployment",
+        "old-thing",
+        "-n",
+        &ns,
+        "--image=nginx:1.27",
+    ]);
+    cluster().kubectl_ok(&[
+        "label",
+        "deployment",
+        "old-thing",
+        "-n",
+        &ns,
+        &format!("{PART_OF}={}", legacy.id),
+    ]);
+    cluster().kubectl_ok(&["create", "configmap", &legacy.parent, "-n", "default"]);
+    cluster().kubectl_ok(&[
+        "label",
+        "configmap",
+        &legacy.parent,
+        "-n",
+        "default",
+        &format!("applyset.kubernetes.io/id={}", legacy.id),
+    ]);
+    cluster().kubectl_ok(&[
+        "annotate",
+        "configmap",
+        &legacy.parent,
+        "-n",
+        "default",
+        "applyset.kubernetes.io/tooling=gen/0.1.0",
+        "applyset.kubernetes.io/contains-group-kinds=Deployment.apps",
+        &format!("applyset.kubernetes.io/additional-namespaces={ns}"),
+    ]);
+    // Without --prune nothing of the old set goes.
+    ws.ok(&["apply", "--context", "test"]);
+    assert!(ws.get("deployment", "old-thing").is_some());
+    assert!(cluster()
+        .get("configmap", Some("default"), &legacy.parent)
+        .is_some());
+    let (stdout, _) = ws.ok(&["apply", "--context", "test", "--prune"]);
+    assert!(
+        stdout.contains(&format!("deployment/old-thing -n {ns}")) && stdout.contains("pruned"),
+        "{stdout}"
+    );
+    assert!(ws.get("deployment", "old-thing").is_none());
+    assert!(cluster()
+        .get("configmap", Some("default"), &legacy.parent)
+        .is_none());
+    assert!(cluster()
+        .get("configmap", Some(&ns), &legacy.parent)
+        .is_some());
+    assert_ne!(
+        ws.deployment("catalog")["metadata"]["labels"][PART_OF],
+        json!(legacy.id)
+    );
+}

@@ -250,6 +250,15 @@ impl ApplySet {
         }
     }
 
+    /// Where gen 0.1 kept this project's parent (in `default`, with an id of
+    /// its own), when that is not where it lives now: read once to migrate.
+    pub fn legacy(&self) -> Option<ApplySet> {
+        (self.namespace != LEGACY_PARENT_NAMESPACE).then(|| {
+            let project = self.parent.trim_start_matches("gen-applyset-");
+            ApplySet::for_project(project, LEGACY_PARENT_NAMESPACE)
+        })
+    }
+
     /// The parent object listing `members` (namespaces other than the
     /// parent's own go to `additional-namespaces`).
     pub fn parent_object(&self, members: &Members) -> Value {

@@ -416,10 +416,32 @@ pub async fn apply(
             });
         }
     }
-    let recorded = previous
+    let mut recorded = previous
         .as_ref()
         .map(ApplySet::members_of)
         .unwrap_or_default();
+    // A parent gen 0.1 left in `default`: its members are this set's too
+    // (the apply relabels the desired ones; prune finds the rest by the old
+    // id), and it goes once a prune has run.
+    let legacy = match set.legacy() {
+        Some(l) => {
+            let id = ObjectRef {
+                kind: parent_kind,
+                namespace: Some(l.namespace.clone()),
+                name: l.parent.clone(),
+            };
+            match get(cluster, &parent_ar, &id).await? {
+                Some(p) if l.foreign_parent(&p).is_none() => {
+                    recorded = recorded.union(&ApplySet::members_of(&p));
+                    Some((l, id))
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let mut ids = vec![set.id.clone()];
+    ids.extend(legacy.iter().map(|(l, _)| l.id.clone()));
     let all = recorded.union(&desired.members());
     // Kinds the parent records that this run does not apply (an HPA whose
     // service stopped autoscaling, say) must be discovered to be pruned.
@@ -488,7 +510,15 @@ pub async fn apply(
 
     let conflicted = report.conflicts().next().is_some();
     if opts.prune && !conflicted {
-        let stale = stale(cluster, desired, &all.kinds(), &all.namespaces, &resources).await?;
+        let stale = stale(
+            cluster,
+            desired,
+            &ids,
+            &all.kinds(),
+            &all.namespaces,
+            &resources,
+        )
+        .await?;
         for (id, live) in stale {
             if removed.contains(&id) {
                 continue;
@@ -509,6 +539,9 @@ pub async fn apply(
             let mut left = desired.members();
             left.group_kinds.extend(recorded.unknown());
             put_parent(cluster, &parent_ar, &parent_id, &set.parent_object(&left)).await?;
+            if let Some((_, id)) = &legacy {
+                delete(cluster, &parent_ar, id, false).await?;
+            }
         }
     }
     Ok(report)
@@ -731,17 +764,19 @@ async fn put_parent(
 }
 
 /// Live objects labelled as members of the project's ApplySet that are not
-/// desired any more, in reverse apply order. Only objects whose `applyset.kubernetes.io/part-of`
-/// label is exactly the project's id are returned (the server filters, and
-/// gen checks again).
+/// desired any more, in reverse apply order. Only objects whose
+/// `applyset.kubernetes.io/part-of` label is exactly one of `ids` (the
+/// set's, and a legacy parent's) are returned (the server filters, and gen
+/// checks again).
 pub async fn stale(
     cluster: &Cluster,
     desired: &Desired,
+    ids: &[String],
     kinds: &BTreeSet<Kind>,
     namespaces: &BTreeSet<String>,
     resources: &BTreeMap<Kind, ApiResource>,
 ) -> Result<Vec<(ObjectRef, Value)>, ApplyError> {
-    let selector = format!("{PART_OF}={}", desired.applyset.id);
+    let selector = format!("{PART_OF} in ({})", ids.join(","));
     let lp = ListParams::default().labels(&selector);
     let mut out = Vec::new();
     for kind in kinds.iter().filter(|k| k.kind != "Namespace") {
@@ -774,7 +809,10 @@ pub async fn stale(
             for item in list.items {
                 let v = to_value(&item);
                 let labels = &v["metadata"]["labels"];
-                if labels[PART_OF].as_str() != Some(desired.applyset.id.as_str()) {
+                if !labels[PART_OF]
+                    .as_str()
+                    .is_some_and(|id| ids.iter().any(|i| i == id))
+                {
                     continue;
                 }
                 let id = ObjectRef {
