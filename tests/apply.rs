@@ -91,6 +91,14 @@ impl Workspace {
         (stdout, stderr)
     }
 
+    /// `gen apply ARGS --wait` that must exit 0 within two minutes.
+    fn rolled_out(&self, args: &[&str]) -> (String, String) {
+        let mut all = vec!["apply"];
+        all.extend_from_slice(args);
+        all.extend(["--wait", "--timeout", "120s"]);
+        self.ok(&all)
+    }
+
     /// The requests this workspace's gen runs sent, as the audit log has them.
     fn requests(&self) -> Vec<Value> {
         cluster().requests_of(&self.user)
@@ -221,7 +229,7 @@ fn applies(events: &[Value]) -> Vec<&Value> {
 fn first_apply_creates_in_dependency_order_and_the_second_changes_nothing() {
     let ws = Workspace::new();
     let ns = ws.ns.clone();
-    let (stdout, stderr) = ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    let (stdout, stderr) = ws.rolled_out(&["--context", "test"]);
     assert!(stderr.contains("applying to context test"), "{stderr}");
     assert!(
         stdout.contains(&format!("namespace/{ns}  ")) && stdout.contains("created"),
@@ -348,7 +356,7 @@ fn dry_run_sends_dry_run_all_and_changes_nothing() {
 
     // After a real apply, a dry run of a change says `configured` for exactly
     // the changed object and leaves the cluster as it was.
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     ws.edit("replicas: 4", "replicas: 6");
     let before = ws.gen_writes();
     let (stdout, _) = ws.ok(&["apply", "--context", "test", "--dry-run"]);
@@ -679,7 +687,7 @@ fn wait_follows_rollouts_and_explains_a_failed_one() {
     let ws = Workspace::new();
     let ns = ws.ns.clone();
     let before = ws.requests().len();
-    let (_, stderr) = ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    let (_, stderr) = ws.rolled_out(&["--context", "test"]);
     assert!(
         stderr.contains(&format!(
             "deployment/catalog -n {ns}: successfully rolled out"
@@ -730,7 +738,7 @@ fn diff_is_a_drift_check() {
         "diff changed the cluster"
     );
 
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     let (stdout, stderr) = ws.ok(&["diff", "--context", "test"]);
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("no drift"), "{stderr}");
@@ -759,9 +767,9 @@ fn diff_is_a_drift_check() {
 fn rollback_reapplies_the_previous_template_or_switches_the_colour() {
     let ws = Workspace::new();
     let ns = ws.ns.clone();
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
     let (stdout, _) = ws.ok(&["rollback", "catalog", "--context", "test"]);
@@ -974,25 +982,9 @@ fn a_context_of_no_environment_is_refused_when_the_catalog_has_environments() {
 fn rollback_on_a_protected_context_needs_yes() {
     let ws = Workspace::new();
     with_environments(&ws);
-    ws.ok(&[
-        "apply",
-        "--env",
-        "prod",
-        "--yes",
-        "--wait",
-        "--timeout",
-        "120s",
-    ]);
+    ws.rolled_out(&["--env", "prod", "--yes"]);
     ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
-    ws.ok(&[
-        "apply",
-        "--env",
-        "prod",
-        "--yes",
-        "--wait",
-        "--timeout",
-        "120s",
-    ]);
+    ws.rolled_out(&["--env", "prod", "--yes"]);
     assert_eq!(ws.catalog_image(), "ghcr.io/shop/catalog:4.1.0-ff00ee1");
 
     // No terminal, no --yes: refused, nothing changed.
@@ -1013,7 +1005,7 @@ fn rollback_on_a_protected_context_needs_yes() {
 fn rollback_of_a_canary_service_aborts_the_canary() {
     let ws = Workspace::new();
     let ns = ws.ns.clone();
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     let weight = || {
         ws.get("ingress", "search-canary").expect("canary ingress")["metadata"]["annotations"]
             ["nginx.ingress.kubernetes.io/canary-weight"]
@@ -1058,7 +1050,7 @@ fn scale_downs(ws: &Workspace, deployment: &str) -> Vec<String> {
 #[test]
 fn turning_autoscaling_on_hands_the_replicas_to_the_hpa_without_a_dip() {
     let ws = Workspace::new();
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     assert_eq!(ws.deployment("catalog")["spec"]["replicas"], 4);
     // gen stops setting replicas: the server would reset a field nobody
     // owns to its default, 1, and kill 3 pods until the HPA syncs.
@@ -1096,7 +1088,7 @@ fn turning_autoscaling_on_hands_the_replicas_to_the_hpa_without_a_dip() {
 #[test]
 fn turning_autoscaling_off_takes_the_replicas_back_and_removes_the_hpa() {
     let ws = Workspace::new();
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     // The HPA controller scales `search` up: from then on it owns the
     // replicas (through the scale subresource).
     ws.edit(
@@ -1144,9 +1136,9 @@ fn turning_autoscaling_off_takes_the_replicas_back_and_removes_the_hpa() {
 fn rollback_refuses_a_paused_deployment_and_a_colour_not_rolled_out() {
     let ws = Workspace::new();
     let ns = ws.ns.clone();
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     ws.edit("catalog:4.0.2-aa11bb2", "catalog:4.1.0-ff00ee1");
-    ws.ok(&["apply", "--context", "test", "--wait", "--timeout", "120s"]);
+    ws.rolled_out(&["--context", "test"]);
     cluster().kubectl_ok(&["rollout", "pause", "deployment/catalog", "-n", &ns]);
     let o = ws.gen(&["rollback", "catalog", "--context", "test"]);
     let (_, stderr) = out(&o);
