@@ -20,7 +20,13 @@ that both tools leave the same objects, then prints the medians and the
 ratios the targets are stated in (gen at least 2x faster than kubectl; gen's
 objects per second at least 70% of the ceiling).
 
-Usage: python3 benches/cluster_apply.py [--services 200] [--runs 3]
+By default the control plane runs without kube-controller-manager, so the
+figures are the client's and the server's alone: with the controllers, each
+Deployment gen or kubectl creates makes them create a ReplicaSet, its pods
+and their events at the same time, on the same two cores
+(`--controllers` measures that too).
+
+Usage: python3 benches/cluster_apply.py [--services 200] [--runs 3] [--controllers]
 """
 
 import argparse
@@ -73,6 +79,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--services", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--controllers", action="store_true")
     args = ap.parse_args()
 
     run(["bash", os.path.join(ROOT, "scripts", "testcluster.sh"), "build"])
@@ -80,8 +87,10 @@ def main():
     gen = os.path.join(ROOT, "target", "release", "gen")
     work = tempfile.mkdtemp(prefix="gen-cluster-bench-")
     plane = os.path.join(work, "plane")
-    kubeconfig = run(["bash", os.path.join(ROOT, "scripts", "testcluster.sh"), "up", plane,
-                      "--watch", str(os.getpid())]).strip().splitlines()[-1]
+    up = ["bash", os.path.join(ROOT, "scripts", "testcluster.sh"), "up", plane, "--watch", str(os.getpid())]
+    if not args.controllers:
+        up.append("--no-controllers")
+    kubeconfig = run(up).strip().splitlines()[-1]
     try:
         rows = {"gen": [], "kubectl": [], "ceiling": []}
         count = None
@@ -119,7 +128,8 @@ def main():
         kubectl_s = statistics.median(rows["kubectl"])
         ceiling = statistics.median(rows["ceiling"])
         gen_rate = count / gen_s
-        print(f"{args.services} services, {count} objects each, {args.runs} runs (median; min-max)")
+        print(f"{args.services} services, {count} objects each, {args.runs} runs (median; min-max), "
+              f"controllers {'on' if args.controllers else 'off'}")
         print(f"  gen apply                {gen_s:7.2f} s  ({min(rows['gen']):.2f}-{max(rows['gen']):.2f})  {gen_rate:7.1f} objects/s")
         print(f"  kubectl apply --server-side {kubectl_s:4.2f} s  ({min(rows['kubectl']):.2f}-{max(rows['kubectl']):.2f})  {count / kubectl_s:7.1f} objects/s")
         print(f"  server SSA ceiling ({WORKERS} workers)          {ceiling:7.1f} requests/s ({min(rows['ceiling']):.1f}-{max(rows['ceiling']):.1f})")

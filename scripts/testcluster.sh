@@ -2,10 +2,11 @@
 # A real Kubernetes control plane for the test suite, built from Go modules.
 #
 #   bash scripts/testcluster.sh build          build the pinned binaries into ./.tools/bin (cached)
-#   bash scripts/testcluster.sh up DIR [--watch PID]
+#   bash scripts/testcluster.sh up DIR [--watch PID] [--no-controllers]
 #                                              start etcd, kube-apiserver and kube-controller-manager
 #                                              on 127.0.0.1, write DIR/kubeconfig; with --watch, stop
-#                                              them by themselves when process PID ends
+#                                              them by themselves when process PID ends; without the
+#                                              controller manager, for the client benchmark
 #   bash scripts/testcluster.sh down DIR       stop exactly the processes `up DIR` started
 #
 # What is built, and the one place each version is pinned:
@@ -159,12 +160,22 @@ wait_for() {
 }
 
 cmd_up() {
-  local dir="${1:?usage: testcluster.sh up DIR [--watch PID]}"
+  local dir="${1:?usage: testcluster.sh up DIR [--watch PID] [--no-controllers]}"
   shift
-  local watch=""
-  if [[ "${1:-}" == "--watch" ]]; then
-    watch="${2:?--watch needs a PID}"
-  fi
+  local watch="" controllers=1
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --watch)
+        watch="${2:?--watch needs a PID}"
+        shift 2
+        ;;
+      --no-controllers)
+        controllers=0
+        shift
+        ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
   for b in etcd kube-apiserver kube-controller-manager; do
     [[ -x "$BIN/$b" ]] || die "$BIN/$b is missing: run 'bash scripts/testcluster.sh build' first"
   done
@@ -222,20 +233,22 @@ EOF
   fi
   kubeconfig "$dir" "$api_port"
 
-  start "$dir" controller-manager "$BIN/kube-controller-manager" \
-    --kubeconfig "$dir/kubeconfig" --authentication-kubeconfig "$dir/kubeconfig" \
-    --authorization-kubeconfig "$dir/kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
-    --controllers deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,horizontal-pod-autoscaler-controller,disruption-controller,job-controller,cronjob-controller,statefulset-controller \
-    --horizontal-pod-autoscaler-sync-period 1s \
-    --root-ca-file "$dir/pki/ca.crt" --service-account-private-key-file "$dir/pki/sa.key" \
-    --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 --v 1
-  # The controllers are up when the `default` namespace got its ServiceAccount.
-  if ! wait_for "$dir" controller-manager 300 curl -sf "${curl_auth[@]}" \
-    "https://127.0.0.1:$api_port/api/v1/namespaces/default/serviceaccounts/default"; then
-    tail -n 40 "$dir/controller-manager.log" >&2
-    cmd_down "$dir"
-    die "kube-controller-manager did not start its controllers"
+  if [[ "$controllers" == 1 ]]; then
+    start "$dir" controller-manager "$BIN/kube-controller-manager" \
+      --kubeconfig "$dir/kubeconfig" --authentication-kubeconfig "$dir/kubeconfig" \
+      --authorization-kubeconfig "$dir/kubeconfig" \
+      --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
+      --controllers deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,horizontal-pod-autoscaler-controller,disruption-controller,job-controller,cronjob-controller,statefulset-controller \
+      --horizontal-pod-autoscaler-sync-period 1s \
+      --root-ca-file "$dir/pki/ca.crt" --service-account-private-key-file "$dir/pki/sa.key" \
+      --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 --v 1
+    # The controllers are up when the `default` namespace got its ServiceAccount.
+    if ! wait_for "$dir" controller-manager 300 curl -sf "${curl_auth[@]}" \
+      "https://127.0.0.1:$api_port/api/v1/namespaces/default/serviceaccounts/default"; then
+      tail -n 40 "$dir/controller-manager.log" >&2
+      cmd_down "$dir"
+      die "kube-controller-manager did not start its controllers"
+    fi
   fi
 
   if [[ -n "$watch" ]]; then

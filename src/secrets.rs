@@ -206,6 +206,15 @@ fn placeholder(pw: &str) -> bool {
         .is_some_and(name)
 }
 
+/// The byte index just after the last character of `s` that `pred` takes
+/// (0 if none): a character boundary, whatever that character's width.
+fn after_last(s: &str, pred: impl Fn(char) -> bool) -> usize {
+    s.char_indices()
+        .rev()
+        .find(|&(_, c)| pred(c))
+        .map_or(0, |(j, c)| j + c.len_utf8())
+}
+
 /// The URLs in `value` that carry a password, with the password masked.
 pub fn credential_urls(value: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -213,9 +222,9 @@ pub fn credential_urls(value: &str) -> Vec<String> {
     while let Some(i) = value[from..].find("://") {
         let sep = from + i;
         from = sep + 3;
-        let scheme_start = value[..sep]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-' | ':')))
-            .map_or(0, |j| j + 1);
+        let scheme_start = after_last(&value[..sep], |c| {
+            !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-' | ':'))
+        });
         let scheme = &value[scheme_start..sep];
         if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
             continue;
@@ -285,9 +294,9 @@ pub fn secret_pair(name: &str, value: &str) -> bool {
 fn assignments(s: &str, base: usize, out: &mut Vec<Range<usize>>) {
     let bytes = s.as_bytes();
     for (i, _) in s.match_indices('=') {
-        let name_start = s[..i]
-            .rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
-            .map_or(0, |j| j + 1);
+        let name_start = after_last(&s[..i], |c| {
+            !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        });
         let name = s[name_start..i].trim_start_matches('-');
         if name.is_empty() || !secret_name(name) {
             continue;

@@ -32,14 +32,40 @@ pub struct Parsed {
 pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Problems> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(SourceFile::new(name, s)),
+        Ok(s) => match lone_carriage_return(s) {
+            // YAML breaks lines at a lone CR, diagnostics count LFs: refuse
+            // the one old line ending on which the two would disagree.
+            Some(at) => {
+                let src = SourceFile::new(name, s);
+                Err(Problems(vec![Problem::new(
+                    &src,
+                    "catalog::line-ending",
+                    at..at + 1,
+                    "a carriage return without a line feed",
+                )
+                .label("a lone CR (classic Mac line ending)")
+                .help("save the file with LF (or CRLF) line endings")]))
+            }
+            None => Ok(SourceFile::new(name, s)),
+        },
         Err(e) => {
             let at = e.valid_up_to();
-            let src = SourceFile::new(name, String::from_utf8_lossy(bytes).into_owned());
+            // Shown lossily; a lone CR there becomes a space (same width),
+            // so the excerpt's lines are the ones gen counts.
+            let mut shown = String::from_utf8_lossy(bytes).into_owned().into_bytes();
+            for i in 0..shown.len() {
+                if shown[i] == b'\r' && shown.get(i + 1) != Some(&b'\n') {
+                    shown[i] = b' ';
+                }
+            }
+            let shown = String::from_utf8(shown).unwrap_or_default();
+            let src = SourceFile::new(name, shown);
+            // Up to `at` the lossy text is the input; there it holds the
+            // replacement character, whose whole width the span must cover.
             Err(Problems(vec![Problem::new(
                 &src,
                 "catalog::encoding",
-                at..at + 1,
+                at..at + char::REPLACEMENT_CHARACTER.len_utf8(),
                 "the catalog is not valid UTF-8",
             )
             .label("this byte is not UTF-8")
@@ -48,6 +74,15 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<SourceFile, Problems> {
             )]))
         }
     }
+}
+
+/// The byte offset of the first CR not followed by LF.
+fn lone_carriage_return(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    b.iter()
+        .enumerate()
+        .find(|&(i, &c)| c == b'\r' && b.get(i + 1) != Some(&b'\n'))
+        .map(|(i, _)| i)
 }
 
 /// Parse and schema-check a catalog. All problems found are returned together.
