@@ -253,8 +253,11 @@ EOF
 
   if [[ -n "$watch" ]]; then
     # Stop everything when the watched process ends, whatever way it ends.
-    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec bash "$2" down "$3"' \
-      watcher "$watch" "$ROOT/scripts/testcluster.sh" "$dir" >/dev/null 2>&1 </dev/null &
+    # Its folder goes too (etcd data, logs), unless GEN_KEEP_TESTCLUSTER=1 keeps it to look at.
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" down "$3"
+      [[ "$4" == 1 ]] || rm -rf "$3"' \
+      watcher "$watch" "$ROOT/scripts/testcluster.sh" "$dir" "${GEN_KEEP_TESTCLUSTER:-0}" \
+      >/dev/null 2>&1 </dev/null &
     echo $! >"$dir/watcher.pid"
   fi
   echo "$dir/kubeconfig"
@@ -278,7 +281,7 @@ cmd_down() {
   if [[ -f "$dir/watcher.pid" ]]; then
     pid="$(cat "$dir/watcher.pid")"
     rm -f "$dir/watcher.pid"
-    [[ "$pid" != "$$" ]] && kill -TERM "$pid" 2>/dev/null || true
+    [[ "$pid" != "$$" && "$pid" != "$PPID" ]] && kill -TERM "$pid" 2>/dev/null || true
   fi
 }
 
