@@ -91,6 +91,11 @@ pub fn assert_masking_keeps_offsets(src: &gen::SourceFile) {
     assert_eq!(raw.len(), shown.len(), "masking moved offsets");
     let breaks = |t: &str| t.match_indices('\n').map(|(i, _)| i).collect::<Vec<_>>();
     assert_eq!(breaks(raw), breaks(shown), "masking moved lines");
+    assert_eq!(
+        raw.chars().count(),
+        shown.chars().count(),
+        "masking moved columns"
+    );
 }
 
 /// Lint and the masker use one detector: every value a secret rule flags
@@ -113,7 +118,9 @@ fn assert_secret_findings_masked(text: &str, report: &gen::lint::Report) {
         // Quotes and the layout around a value may show; its bytes not.
         let value = shown.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
         assert!(
-            value.bytes().all(|b| b == b'*' || b == b'\n' || b == b' '),
+            value
+                .chars()
+                .all(|c| gen::secrets::MASK_CHARS.contains(&c) || c == '\n' || c == ' '),
             "{} flags {raw:?}, which the masker shows as {shown:?}",
             f.rule
         );

@@ -610,37 +610,47 @@ pub fn mask_fixed(text: &str, ranges: &[Range<usize>]) -> String {
     out
 }
 
-/// `text` with every byte of `ranges` replaced by `*`, but line breaks and
+/// `text` with every character of `ranges` replaced by a mask character of
+/// the same UTF-8 width (`*` for ASCII, [`MASK_CHARS`]), but line breaks and
 /// the indentation that starts a line (the layout, not the value).
 pub fn mask(text: &str, ranges: &[Range<usize>]) -> String {
     if ranges.is_empty() {
         return text.to_owned();
     }
-    let raw = text.as_bytes();
-    let mut bytes = raw.to_vec();
+    let mut hidden = vec![false; text.len()];
     for r in ranges {
-        let start = r.start.min(bytes.len());
-        let end = r.end.clamp(start, bytes.len());
-        let mut indent = raw[..start]
-            .iter()
-            .rev()
-            .take_while(|&&b| b != b'\n')
-            .all(|&b| b == b' ');
-        for (b, &was) in bytes[start..end].iter_mut().zip(&raw[start..end]) {
-            match was {
-                b'\n' => indent = true,
-                b' ' if indent => {}
-                _ => {
-                    indent = false;
-                    *b = b'*';
-                }
+        let start = r.start.min(text.len());
+        let end = r.end.clamp(start, text.len());
+        hidden[start..end].iter_mut().for_each(|h| *h = true);
+    }
+    // Whole characters are replaced, each by a mask of its own width, so
+    // byte offsets and character columns both stay as they were. Spaces
+    // that indent a line inside a masked value stay, to keep its shape.
+    let mut out = String::with_capacity(text.len());
+    let mut indent = true;
+    for (i, c) in text.char_indices() {
+        let hide = hidden[i..i + c.len_utf8()].iter().any(|h| *h);
+        match c {
+            '\n' => {
+                out.push('\n');
+                indent = true;
+            }
+            ' ' if indent => out.push(' '),
+            _ if hide => {
+                out.push(MASK_CHARS[c.len_utf8() - 1]);
+                indent = false;
+            }
+            _ => {
+                out.push(c);
+                indent = false;
             }
         }
     }
-    // Masking whole characters' bytes keeps UTF-8 valid except at range
-    // edges inside a character; fall back to a lossy decode there.
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    out
 }
+
+/// What replaces a masked character, by its width in UTF-8 bytes (1 to 4).
+pub const MASK_CHARS: [char; 4] = ['*', '\u{00D7}', '\u{2217}', '\u{1F7B1}'];
 
 /// YAML text with its secret-looking values masked ([`yaml_ranges`]).
 pub fn mask_yaml(text: &str) -> String {
