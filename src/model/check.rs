@@ -164,11 +164,9 @@ fn namespaces(cx: &mut Ctx, c: &Catalog) {
         return;
     };
     for (name, ns) in declared {
-        for key in ns
-            .labels
-            .keys()
-            .filter(|k| RESERVED_NS_LABELS.contains(&k.as_str()))
-        {
+        for key in ns.labels.keys().filter(|k| {
+            RESERVED_NS_LABELS.contains(&k.as_str()) || k.starts_with("applyset.kubernetes.io/")
+        }) {
             let ptr = push_pointer(
                 &push_pointer(&push_pointer("/namespaces", name), "labels"),
                 key,
@@ -180,7 +178,11 @@ fn namespaces(cx: &mut Ctx, c: &Catalog) {
                     format!("label `{key}` is set by gen and Kubernetes"),
                 )
                 .label("reserved")
-                .help("remove it; gen sets it from the project and namespace names");
+                .help(if key.starts_with("applyset.kubernetes.io/") {
+                    "remove it; ApplySet membership is gen's to set (`gen apply`), and an object belongs to one set only"
+                } else {
+                    "remove it; gen sets it from the project and namespace names"
+                });
             cx.push(p);
         }
     }
