@@ -206,12 +206,9 @@ fn what(e: &Value) -> String {
 fn resource_rank(resource: &str) -> u8 {
     match resource {
         "namespaces" => 0,
-        "serviceaccounts" | "configmaps" => 1,
-        "services" => 2,
-        "deployments" => 3,
-        "horizontalpodautoscalers" | "poddisruptionbudgets" => 4,
-        "networkpolicies" => 5,
-        "ingresses" => 6,
+        "serviceaccounts" | "configmaps" | "services" | "networkpolicies" => 1,
+        "deployments" => 2,
+        "horizontalpodautoscalers" | "poddisruptionbudgets" | "ingresses" => 3,
         other => panic!("unexpected resource {other}"),
     }
 }
@@ -1364,6 +1361,71 @@ fn kubectl_reads_gens_applyset_but_does_not_take_it_over() {
     assert!(stderr.contains("managed by tooling \"gen\""), "{stderr}");
     assert!(ws.get("configmap", "extra").is_none());
     assert!(ws.get("deployment", "catalog").is_some());
+}
+
+#[test]
+fn a_second_catalog_with_the_same_project_is_refused_until_it_replaces_the_set() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "--context", "test"]);
+    // Another team's catalog that happens to use the same project name (and
+    // so the same ApplySet): none of the set's objects is in it.
+    let ns = ws.ns.clone();
+    let other = format!(
+        "version: 1\nproject: {ns}\ndefaults:\n  namespace: {ns}\n  resources: {{cpu: 100m, memory: 128Mi}}\n  probes: {{readiness: /ready, liveness: /live}}\nservices:\n  cart:\n    image: ghcr.io/shop/cart:1.0.0-abc1234\n    port: 8080\n"
+    );
+    std::fs::write(ws.path("other.yaml"), other).expect("write other catalog");
+    let before = ws.requests().len();
+    for args in [
+        &["apply", "other.yaml", "--context", "test"][..],
+        &["apply", "other.yaml", "--context", "test", "--dry-run"],
+        &["apply", "other.yaml", "--context", "test", "--prune"],
+        &["diff", "other.yaml", "--context", "test"],
+    ] {
+        let o = ws.gen(args);
+        let (stdout, stderr) = out(&o);
+        assert_eq!(code(&o), 2, "gen {args:?}:\n{stdout}\n{stderr}");
+        let text = packed(&stderr);
+        for want in [
+            &format!("configmap/gen-applyset-{ns}"),
+            "none of them in this catalog",
+            &format!("project name `{ns}`"),
+            "--replace-set",
+        ] {
+            assert!(
+                text.contains(&packed(want)),
+                "gen {args:?}: no `{want}` in:\n{stderr}"
+            );
+        }
+    }
+    // Refused before any write: only reads were sent.
+    let writes: Vec<String> = ws.requests()[before..]
+        .iter()
+        .filter(|e| !matches!(e["verb"].as_str(), Some("get" | "list" | "watch")))
+        .map(what)
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert!(ws.get("deployment", "cart").is_none());
+    assert!(ws.get("deployment", "catalog").is_some());
+
+    // The first catalog itself changed (a service renamed): still its set.
+    ws.edit("  search:\n", "  finder:\n");
+    ws.ok(&["apply", "--context", "test", "--prune"]);
+    assert!(ws.get("deployment", "search").is_none());
+    assert!(ws.get("deployment", "finder").is_some());
+
+    // A catalog that really replaces everything says so.
+    let (stdout, _) = ws.ok(&[
+        "apply",
+        "other.yaml",
+        "--context",
+        "test",
+        "--replace-set",
+        "--prune",
+    ]);
+    assert!(stdout.contains("pruned"), "{stdout}");
+    assert!(ws.get("deployment", "cart").is_some());
+    assert!(ws.get("deployment", "catalog").is_none());
+    assert!(ws.get("deployment", "finder").is_none());
 }
 
 #[test]

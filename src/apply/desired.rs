@@ -41,8 +41,11 @@ pub const TOOLING_PREFIX: &str = "gen/";
 /// A kind gen applies, with what the API needs to address it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Kind {
-    /// Apply order: lower first (Namespaces before what lives in them,
-    /// Services before the Deployments they select, ...).
+    /// Apply wave: lower first, the kinds of one wave concurrently.
+    /// Namespaces before what lives in them; what pods need or meet at
+    /// start (ServiceAccounts, ConfigMaps, Services, NetworkPolicies) before
+    /// the Deployments; what points at a Deployment or a Service (HPAs,
+    /// PDBs, Ingresses) after them.
     pub order: u8,
     /// API group (`""` for core).
     pub group: &'static str,
@@ -94,10 +97,18 @@ pub const KINDS: &[Kind] = &[
     kind(0, "", "v1", "Namespace", "namespaces", false),
     kind(1, "", "v1", "ServiceAccount", "serviceaccounts", true),
     kind(1, "", "v1", "ConfigMap", "configmaps", true),
-    kind(2, "", "v1", "Service", "services", true),
-    kind(3, "apps", "v1", "Deployment", "deployments", true),
+    kind(1, "", "v1", "Service", "services", true),
     kind(
-        4,
+        1,
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
+    kind(2, "apps", "v1", "Deployment", "deployments", true),
+    kind(
+        3,
         "autoscaling",
         "v2",
         "HorizontalPodAutoscaler",
@@ -105,22 +116,14 @@ pub const KINDS: &[Kind] = &[
         true,
     ),
     kind(
-        4,
+        3,
         "policy",
         "v1",
         "PodDisruptionBudget",
         "poddisruptionbudgets",
         true,
     ),
-    kind(
-        5,
-        "networking.k8s.io",
-        "v1",
-        "NetworkPolicy",
-        "networkpolicies",
-        true,
-    ),
-    kind(6, "networking.k8s.io", "v1", "Ingress", "ingresses", true),
+    kind(3, "networking.k8s.io", "v1", "Ingress", "ingresses", true),
 ];
 
 const fn kind(
@@ -468,7 +471,7 @@ mod tests {
     #[test]
     fn parent_round_trips_its_members() {
         let a = ApplySet::for_project("p", "apps");
-        let kinds: BTreeSet<Kind> = [KINDS[2], KINDS[4]].into_iter().collect();
+        let kinds: BTreeSet<Kind> = [KINDS[2], KINDS[5]].into_iter().collect();
         let ns: BTreeSet<String> = ["platform".into(), "apps".into()].into_iter().collect();
         let mut members = Members::of(&kinds, &ns);
         members.group_kinds.insert("Widget.example.com".into());

@@ -124,6 +124,9 @@ pub struct Options {
     pub force_conflicts: bool,
     /// Delete ApplySet members no longer in the catalog.
     pub prune: bool,
+    /// Apply even though none of the set's live members is in the catalog
+    /// (without it, that is refused as a second catalog sharing the set).
+    pub replace_set: bool,
 }
 
 /// The API resources of `kinds`, from the server's discovery documents.
@@ -134,21 +137,21 @@ pub async fn discover(
     kinds: &BTreeSet<Kind>,
 ) -> Result<BTreeMap<Kind, ApiResource>, ApplyError> {
     let mut out = BTreeMap::new();
-    let mut by_gv: BTreeMap<(&str, &str), Vec<Kind>> = BTreeMap::new();
-    for k in kinds {
-        by_gv.entry((k.group, k.version)).or_default().push(*k);
-    }
-    for ((group, version), ks) in by_gv {
-        for k in ks {
-            let gvk = GroupVersionKind::gvk(group, version, k.kind);
-            let (ar, _) = cluster
-                .call(
-                    || format!("discovery of {}", k.api_version()),
-                    discovery::pinned_kind(&cluster.client, &gvk),
-                )
-                .await?;
-            out.insert(k, ar);
-        }
+    // One request per kind, all at once: they are independent.
+    let found = futures_util::future::join_all(kinds.iter().map(|k| async move {
+        let gvk = GroupVersionKind::gvk(k.group, k.version, k.kind);
+        cluster
+            .call(
+                || format!("discovery of {}", k.api_version()),
+                discovery::pinned_kind(&cluster.client, &gvk),
+            )
+            .await
+            .map(|(ar, _)| (*k, ar))
+    }))
+    .await;
+    for f in found {
+        let (k, ar) = f?;
+        out.insert(k, ar);
     }
     Ok(out)
 }
@@ -242,7 +245,7 @@ fn conflicts_of(s: &kube::core::Status) -> Vec<Conflict> {
     }
 }
 
-/// How many requests of one dependency tier are in flight at once.
+/// How many requests of one dependency wave are in flight at once.
 pub const CONCURRENCY: usize = 16;
 
 /// The field manager that holds a Deployment's `spec.replicas` while it is
@@ -380,8 +383,8 @@ fn resource_of(resources: &BTreeMap<Kind, ApiResource>, kind: Kind) -> ApiResour
     })
 }
 
-/// Apply every desired object, one dependency tier after the other (the
-/// objects of a tier concurrently, at most [`CONCURRENCY`] at once); then,
+/// Apply every desired object, one dependency wave after the other (the
+/// objects of a wave concurrently, at most [`CONCURRENCY`] at once); then,
 /// with `prune`, delete the ApplySet's members that are no longer desired.
 /// A run with conflicts prunes nothing.
 pub async fn apply(
@@ -451,6 +454,19 @@ pub async fn apply(
     }
     let live = live_objects(cluster, desired, &all.kinds(), &all.namespaces, &resources).await?;
     let autoscaling = Autoscaling::of(desired, &live);
+    if !opts.replace_set {
+        // Only the set's own id: a gen 0.1 parent is this project's by
+        // construction, and migrating it must not be refused.
+        if let Some((count, example)) = foreign_members(desired, &ids[..1], &live) {
+            return Err(ApplyError::SharedSet {
+                context: cluster.context.clone(),
+                project: set.parent.trim_start_matches("gen-applyset-").to_owned(),
+                parent: parent_id.to_string(),
+                count,
+                example: example.to_string(),
+            });
+        }
+    }
 
     let mut report = Report {
         dry_run: opts.dry_run,
@@ -469,14 +485,16 @@ pub async fn apply(
             parent_written = true;
         }
         let objects = desired.objects.iter().filter(|o| o.id.kind.order == tier);
-        let done = futures_util::stream::iter(objects.map(|obj| {
+        // Unordered, so that one slow request does not hold the slots of
+        // the ones done after it; the results go back into apply order.
+        let mut done = futures_util::stream::iter(objects.enumerate().map(|(i, obj)| {
             let ar = resources[&obj.id.kind].clone();
             let before = live.get(&obj.id).cloned();
             let new_ns = &new_namespaces;
             let autoscaling = &autoscaling;
             let resources = &resources;
             async move {
-                apply_one(
+                let r = apply_one(
                     cluster,
                     &ar,
                     obj,
@@ -486,13 +504,15 @@ pub async fn apply(
                     new_ns,
                     resources,
                 )
-                .await
+                .await;
+                (i, r)
             }
         }))
-        .buffered(CONCURRENCY)
+        .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
-        for r in done {
+        done.sort_by_key(|(i, _)| *i);
+        for (_, r) in done {
             let (result, gone) = r?;
             if result.id.kind.kind == "Namespace" && result.before.is_none() {
                 new_namespaces.insert(result.id.name.clone());
@@ -545,6 +565,32 @@ pub async fn apply(
         }
     }
     Ok(report)
+}
+
+/// When the set has live members and not one of them is desired, how many
+/// there are and the first: what a second catalog with the same project (and
+/// so the same set) sees on its first apply. A catalog that changed keeps at
+/// least one object of its last apply; one that replaced every object needs
+/// `--replace-set`.
+fn foreign_members<'a>(
+    desired: &Desired,
+    ids: &[String],
+    live: &'a BTreeMap<ObjectRef, Value>,
+) -> Option<(usize, &'a ObjectRef)> {
+    let members: Vec<&ObjectRef> = live
+        .iter()
+        .filter(|(_, v)| {
+            v["metadata"]["labels"][PART_OF]
+                .as_str()
+                .is_some_and(|id| ids.iter().any(|i| i == id))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    let first = *members.first()?;
+    members
+        .iter()
+        .all(|id| desired.get(id).is_none())
+        .then_some((members.len(), first))
 }
 
 async fn delete(

@@ -143,6 +143,25 @@ pub enum ApplyError {
         /// What their pods say, one per line.
         details: String,
     },
+    /// The project's ApplySet already holds objects, and none of them is in
+    /// this catalog: most likely a second catalog with the same `project`.
+    #[error("the ApplySet {parent} (project `{project}`) on context `{context}` holds {count} object(s), none of them in this catalog (e.g. {example}): is another catalog using the project name `{project}`?")]
+    #[diagnostic(
+        code(gen::apply::shared_set),
+        help("two catalogs that share a project name share one set, and each one's --prune would delete the other's objects: give this catalog its own `project`. If this catalog really replaces everything the set holds, re-run with --replace-set (add --prune to delete the old objects)")
+    )]
+    SharedSet {
+        /// The context.
+        context: String,
+        /// The project.
+        project: String,
+        /// The parent, e.g. `configmap/gen-applyset-shop -n shop`.
+        parent: String,
+        /// How many live members the set has.
+        count: usize,
+        /// One of them, e.g. `deployment/cart -n shop`.
+        example: String,
+    },
     /// `gen rollback` has nothing to go back to.
     #[error("cannot roll back {what}: {why}")]
     #[diagnostic(code(gen::rollback::nothing), help("{help}"))]

@@ -72,6 +72,11 @@ pub struct ApplyArgs {
     /// Take over fields another field manager owns (server-side apply `force`).
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Apply although none of the objects the project's ApplySet holds is in
+    /// the catalog (gen refuses that as a second catalog with the same
+    /// project); with --prune, those objects are deleted.
+    #[arg(long)]
+    pub replace_set: bool,
     /// Wait for every Deployment to roll out.
     #[arg(long)]
     pub wait: bool,
@@ -103,7 +108,8 @@ fn code(e: &ApplyError) -> u8 {
         | ApplyError::BadContext { .. }
         | ApplyError::Refused { .. }
         | ApplyError::Declined
-        | ApplyError::Rollback { .. } => INVALID,
+        | ApplyError::Rollback { .. }
+        | ApplyError::SharedSet { .. } => INVALID,
         ApplyError::RolloutFailed { .. } | ApplyError::RolloutTimeout { .. } => NOT_DONE,
         ApplyError::Unreachable { .. }
         | ApplyError::Unauthorized { .. }
@@ -309,6 +315,7 @@ pub fn run_apply(args: &ApplyArgs, color: bool) -> u8 {
                 dry_run: args.dry_run,
                 force_conflicts: args.force_conflicts,
                 prune: args.prune,
+                replace_set: args.replace_set,
             };
             if let (Some(protector), false) = (&prep.protected, args.dry_run) {
                 // Show what would change before touching a protected context.
@@ -411,6 +418,7 @@ pub fn run_diff(args: &DiffArgs, color: bool) -> u8 {
                     dry_run: true,
                     force_conflicts: false,
                     prune: true,
+                    replace_set: false,
                 },
             )
             .await
