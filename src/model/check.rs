@@ -380,7 +380,15 @@ fn services(cx: &mut Ctx, c: &Catalog) {
                         Some("/defaults/replicas".to_owned()),
                         "`defaults.replicas`",
                     ),
-                    None => (1, None, "`replicas`"),
+                    // An environment's `null` that unset the count is
+                    // where the 1 comes from.
+                    None => (
+                        1,
+                        [at("replicas"), "/defaults/replicas".to_owned()]
+                            .into_iter()
+                            .find(|p| cx.overridden(p)),
+                        "`replicas`",
+                    ),
                 },
             };
             if m >= guaranteed {
