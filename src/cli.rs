@@ -470,26 +470,33 @@ fn print_findings(report: &gen::lint::Report, min: Severity, color: bool) {
     }
 }
 
+/// Print `report` on stdout in a machine format (nothing for `human`).
+fn print_machine(report: &gen::lint::Report, format: Format) {
+    match format {
+        Format::Human => {}
+        Format::Json => print!("{}", gen::lint::format::json(report)),
+        Format::Sarif => print!(
+            "{}",
+            gen::lint::format::sarif(report, env!("CARGO_PKG_VERSION"))
+        ),
+        Format::Github => print!("{}", gen::lint::format::github(report)),
+    }
+}
+
 fn run_lint(opts: &LintOptions, format: Format, min: Severity, several: bool, color: bool) -> u8 {
     match ops::lint(opts) {
         Ok(mut report) => {
             let errors = report.has_errors();
             report.findings.retain(|f| f.severity >= min);
-            match format {
-                Format::Human => {
-                    print_findings(&report, min, color);
-                    if several {
-                        eprintln!("lint: {}: {}", opts.catalog.display(), summary(&report));
-                    } else {
-                        eprintln!("lint: {}", summary(&report));
-                    }
+            if let Format::Human = format {
+                print_findings(&report, min, color);
+                if several {
+                    eprintln!("lint: {}: {}", opts.catalog.display(), summary(&report));
+                } else {
+                    eprintln!("lint: {}", summary(&report));
                 }
-                Format::Json => print!("{}", gen::lint::format::json(&report)),
-                Format::Sarif => print!(
-                    "{}",
-                    gen::lint::format::sarif(&report, env!("CARGO_PKG_VERSION"))
-                ),
-                Format::Github => print!("{}", gen::lint::format::github(&report)),
+            } else {
+                print_machine(&report, format);
             }
             if errors {
                 LINT
@@ -498,6 +505,9 @@ fn run_lint(opts: &LintOptions, format: Format, min: Severity, several: bool, co
             }
         }
         Err(LintError::Compile(CompileError::Catalog(problems)) | LintError::Policy(problems)) => {
+            // Machine formats carry the refusal too (CI annotations, code
+            // scanning); the diagnostics still go to stderr for the log.
+            print_machine(&gen::lint::format::refused(&problems), format);
             report_problems(&problems, color);
             INVALID
         }

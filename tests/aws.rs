@@ -366,3 +366,104 @@ fn terraform_fmt_is_clean() {
         }
     }
 }
+
+/// The egress rules of `group` in a Terraform file: (peer, from port, to port),
+/// the peer a group name or a CIDR.
+fn terraform_egress(tf: &str, group: &str) -> Vec<(String, i64, i64)> {
+    let mut out = Vec::new();
+    let own = format!("aws_security_group.{group}.id");
+    for block in tf.split("\nresource ").skip(1) {
+        if !block.starts_with("\"aws_vpc_security_group_egress_rule\"") {
+            continue;
+        }
+        let attr = |key: &str| {
+            block.lines().find_map(|l| {
+                let (k, v) = l.split_once(" = ")?;
+                (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+            })
+        };
+        if attr("security_group_id").as_deref() != Some(own.as_str()) {
+            continue;
+        }
+        let peer = attr("referenced_security_group_id")
+            .map(|r| r.split('.').nth(1).unwrap_or("?").to_owned())
+            .or_else(|| attr("cidr_ipv4"))
+            .or_else(|| attr("cidr_ipv6"))
+            .unwrap_or_default();
+        let port = |k: &str| attr(k).and_then(|p| p.parse().ok()).unwrap_or(-1);
+        out.push((peer, port("from_port"), port("to_port")));
+    }
+    out.sort();
+    out
+}
+
+/// The egress rules of the group resource `group` (e.g. `BastionSecurityGroup`)
+/// in a CloudFormation template: (peer, from port, to port).
+fn cloudformation_egress(cfn: &str, group: &str) -> Vec<(String, i64, i64)> {
+    let doc = gen::catalog::yaml::load(&gen::SourceFile::new("cfn.yaml", cfn))
+        .unwrap()
+        .value;
+    let mut out = Vec::new();
+    for r in doc["Resources"].as_object().unwrap().values() {
+        let p = &r["Properties"];
+        if r["Type"] != "AWS::EC2::SecurityGroupEgress" || p["GroupId"]["Fn::GetAtt"][0] != group {
+            continue;
+        }
+        let peer = p["DestinationSecurityGroupId"]["Fn::GetAtt"][0]
+            .as_str()
+            .or(p["CidrIp"].as_str())
+            .or(p["CidrIpv6"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let port = |k: &str| p[k].as_i64().unwrap_or(-1);
+        out.push((peer, port("FromPort"), port("ToPort")));
+    }
+    out.sort();
+    out
+}
+
+/// The bastion is a jump host: it reaches SSH on the nodes and the API
+/// server, and nothing else, in Terraform and in CloudFormation alike (the
+/// docs promise it; no internet egress).
+#[test]
+fn the_bastion_reaches_only_ssh_and_the_api_server() {
+    let (_keep, built) = built();
+    let mut seen = 0;
+    for (t, d) in built.iter().filter(|(t, _)| t.bastion) {
+        let tf = std::fs::read_to_string(d.join("out/aws/security-groups.tf")).unwrap();
+        let mut want: Vec<(String, i64, i64)> =
+            vec![("servers".into(), 22, 22), ("servers".into(), 6443, 6443)];
+        if t.agents > 0 {
+            want.push(("agents".into(), 22, 22));
+        }
+        want.sort();
+        assert_eq!(
+            terraform_egress(&tf, "bastion"),
+            want,
+            "{}: Terraform",
+            t.name
+        );
+        let cfn = std::fs::read_to_string(d.join("out/aws/security-groups.cfn.yaml")).unwrap();
+        let cap = |s: &str| s[..1].to_uppercase() + &s[1..];
+        let mut want_cfn: Vec<(String, i64, i64)> = want
+            .iter()
+            .map(|(g, a, b)| (format!("{}SecurityGroup", cap(g)), *a, *b))
+            .collect();
+        want_cfn.sort();
+        assert_eq!(
+            cloudformation_egress(&cfn, "BastionSecurityGroup"),
+            want_cfn,
+            "{}: CloudFormation",
+            t.name
+        );
+        // The readers see egress at all: the servers' rules are found.
+        assert!(terraform_egress(&tf, "servers").len() > 3, "{}", t.name);
+        assert!(
+            cloudformation_egress(&cfn, "ServersSecurityGroup").len() > 3,
+            "{}",
+            t.name
+        );
+        seen += 1;
+    }
+    assert!(seen >= 2);
+}

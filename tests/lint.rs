@@ -158,6 +158,50 @@ fn json_and_github_formats() {
     assert_eq!(gh.lines().count(), 2);
 }
 
+/// The structure code scanning relies on: every rule described once, every
+/// result naming a described rule by id and index, with a message and a
+/// 1-based region in a file.
+fn assert_valid_sarif(v: &serde_json::Value) {
+    assert_eq!(v["version"], "2.1.0");
+    assert_eq!(v["runs"].as_array().map(Vec::len), Some(1), "{v}");
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "gen");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for rule in rules {
+        assert!(rule["id"].is_string() && rule["shortDescription"]["text"].is_string());
+        assert!(
+            ids.insert(rule["id"].as_str().unwrap()),
+            "{} twice",
+            rule["id"]
+        );
+        let level = rule["defaultConfiguration"]["level"].as_str().unwrap();
+        assert!(["error", "warning", "note"].contains(&level));
+    }
+    for res in run["results"].as_array().unwrap() {
+        let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], res["ruleId"]);
+        assert!(["error", "warning", "note"].contains(&res["level"].as_str().unwrap()));
+        let location = &res["locations"][0]["physicalLocation"];
+        assert!(!location["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .is_empty());
+        let region = &location["region"];
+        let (line, col) = (
+            region["startLine"].as_u64().unwrap(),
+            region["startColumn"].as_u64().unwrap(),
+        );
+        assert!(line >= 1 && col >= 1);
+        let (end_line, end_col) = (
+            region["endLine"].as_u64().unwrap(),
+            region["endColumn"].as_u64().unwrap(),
+        );
+        assert!((end_line, end_col) >= (line, col), "{region}");
+        assert!(res["message"]["text"].is_string());
+    }
+}
+
 #[test]
 fn sarif_is_structurally_valid() {
     let r = lint_text(BAD, &Policy::default());
@@ -166,23 +210,207 @@ fn sarif_is_structurally_valid() {
         "the sample should produce several findings"
     );
     let v: serde_json::Value = serde_json::from_str(&lint::format::sarif(&r, "0.0.0")).unwrap();
-    assert_eq!(v["version"], "2.1.0");
-    let run = &v["runs"][0];
-    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), lint::all().len());
-    for rule in rules {
-        assert!(rule["id"].is_string() && rule["shortDescription"]["text"].is_string());
-        let level = rule["defaultConfiguration"]["level"].as_str().unwrap();
-        assert!(["error", "warning", "note"].contains(&level));
+    assert_valid_sarif(&v);
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        lint::all().len()
+    );
+}
+
+/// A refused input and where its problem must be reported.
+struct Refusal {
+    what: &'static str,
+    catalog: &'static str,
+    policy: Option<&'static str>,
+    code: &'static str,
+    file: &'static str,
+    line: u64,
+    col: u64,
+}
+
+/// A refused catalog (or policy) is reported in every machine format, each
+/// problem with its code, file, line and column, and the exit code stays 2:
+/// CI annotations and code scanning show why, not nothing.
+#[test]
+fn refused_catalogs_reach_every_machine_format() {
+    let ok = "version: 1\nproject: shop\nservices:\n  a: {image: ghcr.io/x/a:1.0.0, port: 8080}\n";
+    let cases = [
+        Refusal {
+            what: "YAML syntax error",
+            catalog: "version: 1\nproject: shop\nservices:\n  a: {image: ghcr.io/x/a:1.0.0, port: 8080\n",
+            policy: None,
+            code: "catalog::yaml-syntax",
+            file: "catalog.yaml",
+            line: 5,
+            col: 1,
+        },
+        Refusal {
+            what: "schema error",
+            catalog: "version: 1\nproject: shop\nservices:\n  a: {image: ghcr.io/x/a:1.0.0, port: \"8080\"}\n",
+            policy: None,
+            code: "catalog::wrong-type",
+            file: "catalog.yaml",
+            line: 4,
+            col: 39,
+        },
+        Refusal {
+            what: "semantic error (latest tag)",
+            catalog: "version: 1\nproject: shop\nservices:\n  a: {image: ghcr.io/x/a:latest, port: 8080}\n",
+            policy: None,
+            code: "catalog::image",
+            file: "catalog.yaml",
+            line: 4,
+            col: 14,
+        },
+        Refusal {
+            what: "policy error",
+            catalog: ok,
+            policy: Some("rules:\n  port-privilegd: {}\n"),
+            code: "policy::unknown-rule",
+            file: "gen-policy.yaml",
+            line: 2,
+            col: 3,
+        },
+    ];
+    for Refusal {
+        what,
+        catalog,
+        policy,
+        code,
+        file,
+        line,
+        col,
+    } in cases
+    {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("catalog.yaml"), catalog).unwrap();
+        if let Some(p) = policy {
+            std::fs::write(d.path().join("gen-policy.yaml"), p).unwrap();
+        }
+        let run = |format: &str| {
+            let o = common::gen(d.path(), &["lint", "--format", format]);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{what}, {format}: {:?}",
+                common::text(&o)
+            );
+            o
+        };
+        let o = run("json");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{what}: json: {e}: {:?}", common::text(&o)));
+        let found = v["findings"].as_array().unwrap().iter().any(|f| {
+            f["rule"] == code
+                && f["severity"] == "error"
+                && f["file"] == file
+                && f["line"] == line
+                && f["column"] == col
+                && f["message"].as_str().is_some_and(|m| !m.is_empty())
+        });
+        assert!(
+            found,
+            "{what}: json lacks {code} at {file}:{line}:{col}:\n{v:#}"
+        );
+        assert!(v["summary"]["error"].as_u64().unwrap() >= 1, "{what}: {v}");
+
+        let o = run("sarif");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{what}: sarif: {e}: {:?}", common::text(&o)));
+        assert_valid_sarif(&v);
+        let found = v["runs"][0]["results"].as_array().unwrap().iter().any(|r| {
+            let l = &r["locations"][0]["physicalLocation"];
+            r["ruleId"] == code
+                && r["level"] == "error"
+                && l["artifactLocation"]["uri"] == file
+                && l["region"]["startLine"] == line
+                && l["region"]["startColumn"] == col
+        });
+        assert!(
+            found,
+            "{what}: sarif lacks {code} at {file}:{line}:{col}:\n{v:#}"
+        );
+
+        let o = run("github");
+        let (out, _) = common::text(&o);
+        let title = code.replace(':', "%3A");
+        let want = format!("::error file={file},line={line},col={col},title={title}::");
+        assert!(
+            out.lines().any(|l| l.starts_with(&want)),
+            "{what}: github lacks {want}:\n{out}"
+        );
+
+        // The human format is unchanged: the diagnostic on stderr, exit 2.
+        let o = run("human");
+        assert!(
+            common::text(&o).1.contains(&format!("{file}:{line}:{col}")),
+            "{what}"
+        );
     }
-    for res in run["results"].as_array().unwrap() {
-        let idx = res["ruleIndex"].as_u64().unwrap() as usize;
-        assert_eq!(rules[idx]["id"], res["ruleId"]);
-        let region = &res["locations"][0]["physicalLocation"]["region"];
-        assert!(region["startLine"].as_u64().unwrap() >= 1);
-        assert!(region["startColumn"].as_u64().unwrap() >= 1);
-        assert!(res["message"]["text"].is_string());
+}
+
+/// A refusal next to secrets: every machine format reports it, and none
+/// prints the secrets (the help quoting the value shows it masked).
+#[test]
+fn refusals_in_machine_formats_keep_secrets_masked() {
+    let secrets = ["918273645", "sk_live_9fQ2xZ7pL1mN8vB4cR6tY3wE0uI5oA"];
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("catalog.yaml"),
+        format!(
+            "version: 1\nproject: shop\nservices:\n  a:\n    image: ghcr.io/x/a:1.0.0\n    port: 8080\n    env:\n      PIN_PASSWORD: {}\n      API_TOKEN: {}\n    replicas: two\n",
+            secrets[0], secrets[1]
+        ),
+    )
+    .unwrap();
+    for format in ["json", "sarif", "github"] {
+        let o = common::gen(d.path(), &["lint", "--format", format]);
+        assert_eq!(o.status.code(), Some(2));
+        let (out, err) = common::text(&o);
+        assert!(
+            out.contains("PIN_PASSWORD") && out.contains("replicas"),
+            "{format}:\n{out}"
+        );
+        for s in secrets {
+            assert!(
+                !out.contains(s) && !err.contains(s),
+                "{format} prints {s}:\n{out}{err}"
+            );
+        }
     }
+    let o = common::gen(d.path(), &["lint", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["findings"][0]["help"],
+        "quote the value so YAML reads it as text: `PIN_PASSWORD: \"***\"`"
+    );
+}
+
+/// With several catalogs (github format), a refused one is annotated beside
+/// the findings of the others, and the exit code is the worst.
+#[test]
+fn github_annotates_a_refused_catalog_among_several() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.yaml"), BAD).unwrap();
+    std::fs::write(
+        d.path().join("b.yaml"),
+        "version: 1\nproject: shop\nservices:\n  a: {image: ghcr.io/x/a:latest, port: 8080}\n",
+    )
+    .unwrap();
+    let o = common::gen(
+        d.path(),
+        &["lint", "a.yaml", "b.yaml", "--format", "github"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{:?}", common::text(&o));
+    let (out, _) = common::text(&o);
+    assert!(out.contains("::error file=a.yaml,line=6,"), "{out}");
+    assert!(
+        out.contains("::error file=b.yaml,line=4,col=14,title=catalog%3A%3Aimage::"),
+        "{out}"
+    );
 }
 
 #[test]

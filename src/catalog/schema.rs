@@ -20,13 +20,18 @@ pub fn schema() -> &'static Value {
     })
 }
 
+/// Marks a schema whose `null` means something ([`super::types::Override`]:
+/// unset in an environment); [`strip_null`] keeps its `null` and drops the mark.
+pub(crate) const KEEP_NULL: &str = "x-gen-keep-null";
+
 /// Optional keys are written either with a value or not at all: drop the
 /// `null` alternative schemars adds for `Option<T>`, so that a nested error is
 /// reported at its node instead of as a failed `anyOf` on the parent.
 pub(crate) fn strip_null(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::Array(types)) = m.get_mut("type") {
+            let keep = m.remove(KEEP_NULL).is_some();
+            if let Some(Value::Array(types)) = m.get_mut("type").filter(|_| !keep) {
                 types.retain(|t| t != "null");
                 if types.len() == 1 {
                     let only = types[0].clone();

@@ -129,59 +129,164 @@ pub struct IngressOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
     pub host: Option<String>,
-    /// Secret holding this environment's TLS certificate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret holding this environment's TLS certificate; `null`: no TLS in
+    /// this environment.
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
     #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
-    pub tls_secret: Option<String>,
+    pub tls_secret: Override<String>,
 }
 
 /// `defaults`, as they differ in one environment.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultsOverride {
-    /// Default replica count for services without `replicas` or `hpa`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Default replica count for services without `replicas` or `hpa`;
+    /// `null`: none (1).
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
     #[schemars(range(max = 10000))]
-    pub replicas: Option<u32>,
+    pub replicas: Override<u32>,
     /// Default resources, over `defaults.resources` key by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Resources>,
+    pub resources: Option<ResourcesOverride>,
 }
 
 /// One service, as it differs in one environment. Each key replaces the
-/// service's own (`resources` and `env` merge key by key).
+/// service's own (`resources` and `env` merge key by key); `null` unsets it
+/// (the service is seen as if it did not set that key).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceOverride {
     /// Fixed replica count (with `hpa`: the count when the HPA is off; it
-    /// must lie inside the HPA range).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// must lie inside the HPA range); `null`: `defaults.replicas`, else 1.
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
     #[schemars(range(max = 10000))]
-    pub replicas: Option<u32>,
+    pub replicas: Override<u32>,
     /// Horizontal pod autoscaler `{min, max, cpu}`, replacing the service's;
-    /// `false` turns it off (set `replicas` with it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hpa: Option<HpaOverride>,
-    /// Pods kept running during voluntary disruptions (PodDisruptionBudget).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `false` (or `null`) turns it off (set `replicas` with it).
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
+    pub hpa: Override<HpaOverride>,
+    /// Pods kept running during voluntary disruptions (PodDisruptionBudget);
+    /// `null`: none set (gen's default budget).
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
     #[schemars(range(min = 1, max = 10000))]
-    pub min_available: Option<u32>,
+    pub min_available: Override<u32>,
     /// CPU and memory, over the service's `resources` key by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Resources>,
+    pub resources: Option<ResourcesOverride>,
     /// Container image of this environment, a full reference pinned by tag or
     /// digest like the service's `image` (`latest` is refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512))]
     pub image: Option<String>,
-    /// Host of the service's routes in this environment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Host of the service's routes in this environment; `null`: the shared
+    /// ingress host.
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
     #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
-    pub host: Option<String>,
-    /// Literal environment variables, merged over the service's `env`.
+    pub host: Override<String>,
+    /// Literal environment variables, merged over the service's `env`; a
+    /// variable set to `null` is removed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": ENV_NAME }))]
-    pub env: BTreeMap<String, String>,
+    pub env: BTreeMap<String, Override<String>>,
+}
+
+/// Resources, as they differ in one environment: each key replaces the one
+/// below it, and `null` unsets it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesOverride {
+    /// CPU request, e.g. `250m` or `1`.
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
+    pub cpu: Override<Quantity>,
+    /// Memory request, e.g. `256Mi`.
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
+    pub memory: Override<Quantity>,
+    /// CPU limit; `null`: none.
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
+    pub cpu_limit: Override<Quantity>,
+    /// Memory limit, e.g. `512Mi`.
+    #[serde(default, skip_serializing_if = "Override::is_inherit")]
+    pub memory_limit: Override<Quantity>,
+}
+
+/// An environment's value for a key it may override: absent (the value
+/// below applies), `null` (unset in this environment: as if the catalog did
+/// not set it) or a value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Override<T> {
+    /// Not written: the catalog's value applies.
+    #[default]
+    Inherit,
+    /// `null`: unset in this environment.
+    Unset,
+    /// A value of this environment.
+    Set(T),
+}
+
+impl<T: Clone> Override<T> {
+    /// Whether the environment leaves the key alone.
+    pub fn is_inherit(&self) -> bool {
+        matches!(self, Override::Inherit)
+    }
+
+    /// Apply to `slot`; whether it was written (set or unset).
+    pub fn apply(&self, slot: &mut Option<T>) -> bool {
+        match self {
+            Override::Inherit => return false,
+            Override::Unset => *slot = None,
+            Override::Set(v) => *slot = Some(v.clone()),
+        }
+        true
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Override<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.map_or(Override::Unset, Override::Set))
+    }
+}
+
+impl<T: Serialize> Serialize for Override<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Override::Set(v) => v.serialize(s),
+            Override::Inherit | Override::Unset => s.serialize_none(),
+        }
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Override<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Override_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let inner = generator.subschema_for::<T>();
+        let mut v = inner.clone().to_value();
+        match v.get_mut("type") {
+            // An inline type: `null` joins it, so that the field's own
+            // bounds and patterns (which schemars adds only next to a
+            // `type`) still apply to a value.
+            Some(ty) => {
+                let mut types = match ty.take() {
+                    serde_json::Value::Array(a) => a,
+                    one => vec![one],
+                };
+                types.push("null".into());
+                *ty = types.into();
+                v[crate::catalog::schema::KEEP_NULL] = true.into();
+                schemars::Schema::try_from(v).unwrap_or(inner)
+            }
+            // A reference: `if`/`else` rather than `anyOf`, so that a
+            // mistake inside the value is reported at its node as usual.
+            None => schemars::json_schema!({
+                "if": {"type": "null"},
+                "else": inner
+            }),
+        }
+    }
 }
 
 /// Alert delivery.

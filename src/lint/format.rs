@@ -1,10 +1,31 @@
 //! Machine formats of a lint report (the human format is miette's, in the
 //! binary): JSON, SARIF 2.1.0 and GitHub workflow commands; and the rule
-//! list and docs.
+//! list and docs. A refused catalog or policy ([`refused`]) is printed in the
+//! same formats, its problems in place of findings.
 
 use serde_json::{json, Value};
 
-use super::{all, Report, Rule, Severity};
+use super::{all, Finding, Report, Rule, Severity};
+use crate::diag::Problems;
+
+/// The problems that refused the catalog (or the policy file) as a report
+/// the machine formats print like findings: each problem's code (e.g.
+/// `catalog::image`) as its rule, at severity error, with its file, line,
+/// column, message and help, masked like every diagnostic.
+pub fn refused(problems: &Problems) -> Report {
+    Report {
+        findings: problems
+            .iter()
+            .map(|p| Finding {
+                rule: p.code,
+                severity: Severity::Error,
+                problem: p.clone(),
+                environments: Vec::new(),
+            })
+            .collect(),
+        waived: Vec::new(),
+    }
+}
 
 /// `--format json`: `{"findings": [...], "summary": {...}}`. A finding that
 /// only environments have carries `"environments": [names]`.
@@ -86,10 +107,12 @@ pub fn rules_text() -> String {
     s
 }
 
-/// `--format sarif`: SARIF 2.1.0 with rule metadata and regions.
+/// `--format sarif`: SARIF 2.1.0 with rule metadata and regions. The codes
+/// of a refused catalog's problems are described after the lint rules.
 pub fn sarif(report: &Report, tool_version: &str) -> String {
-    let ordered = all();
-    let rules: Vec<Value> = ordered
+    let lint_rules = all();
+    let mut ids: Vec<&str> = lint_rules.iter().map(|r| r.id).collect();
+    let mut rules: Vec<Value> = lint_rules
         .iter()
         .map(|r| {
             json!({
@@ -102,7 +125,30 @@ pub fn sarif(report: &Report, tool_version: &str) -> String {
             })
         })
         .collect();
-    let index = |id: &str| ordered.iter().position(|r| r.id == id).unwrap_or(0);
+    let mut codes: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.rule)
+        .filter(|id| !ids.contains(id))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        let what = if code.starts_with("policy::") {
+            "the policy file"
+        } else {
+            "the catalog"
+        };
+        rules.push(json!({
+            "id": code,
+            "name": code,
+            "shortDescription": {"text": format!("gen refuses {what}: {code}")},
+            "help": {"text": format!("Fix {what} at the reported place; `gen lint` shows the problem with its fix, and docs/catalog.md describes each key's rules.")},
+            "defaultConfiguration": {"level": "error"},
+        }));
+        ids.push(code);
+    }
+    let index = |id: &str| ids.iter().position(|r| *r == id).unwrap_or(0);
     let results: Vec<Value> = report
         .findings
         .iter()

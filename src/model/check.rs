@@ -370,12 +370,25 @@ fn services(cx: &mut Ctx, c: &Catalog) {
 
         // PDB must leave room for evictions.
         if let Some(m) = s.min_available {
-            let (guaranteed, source) = match (&s.hpa, s.replicas) {
-                (Some(h), _) => (h.min, Some(push_pointer(&at("hpa"), "min"))),
-                (None, Some(r)) => (r, Some(at("replicas"))),
+            // The guaranteed count, where it is set and the key to raise.
+            let (guaranteed, source, key) = match (&s.hpa, s.replicas) {
+                (Some(h), _) => (h.min, Some(push_pointer(&at("hpa"), "min")), "`hpa.min`"),
+                (None, Some(r)) => (r, Some(at("replicas")), "`replicas`"),
                 (None, None) => match c.defaults.as_ref().and_then(|d| d.replicas) {
-                    Some(r) => (r, Some("/defaults/replicas".to_owned())),
-                    None => (1, None),
+                    Some(r) => (
+                        r,
+                        Some("/defaults/replicas".to_owned()),
+                        "`defaults.replicas`",
+                    ),
+                    // An environment's `null` that unset the count is
+                    // where the 1 comes from.
+                    None => (
+                        1,
+                        [at("replicas"), "/defaults/replicas".to_owned()]
+                            .into_iter()
+                            .find(|p| cx.overridden(p)),
+                        "`replicas`",
+                    ),
                 },
             };
             if m >= guaranteed {
@@ -385,9 +398,17 @@ fn services(cx: &mut Ctx, c: &Catalog) {
                 if let Some(src) = source {
                     p = p.note(cx.val(&src), "guaranteed replicas");
                 }
+                // `min_available` is at least 1: below 2 guaranteed
+                // replicas there is nothing to lower it to.
+                let other = if guaranteed >= 2 {
+                    format!("lower `min_available` to {}", guaranteed - 1)
+                } else {
+                    "remove `min_available` (one replica leaves no room for a disruption budget)"
+                        .to_owned()
+                };
                 let p = p.help(format!(
-                    "raise replicas (or `hpa.min`) above {m}, or lower `min_available` to {}",
-                    guaranteed.saturating_sub(1).max(1)
+                    "raise {key} to {}, or {other}",
+                    m.saturating_add(1)
                 ));
                 cx.push(p);
             }
@@ -1164,5 +1185,81 @@ fn ipv6_consistency(cx: &mut Ctx, c: &Catalog, a: &crate::catalog::types::Aws) {
             .label("IPv6")
             .help("set `cluster.k3s.ipv6: true` for a dual-stack cluster, or use an IPv4 network");
         cx.push(pr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::{decode, parse};
+
+    /// The help of the one `catalog::min-available` problem of `src`.
+    fn min_available_help(src: &str) -> String {
+        let source = decode("catalog.yaml", src.as_bytes()).unwrap();
+        let parsed = parse(&source).unwrap_or_else(|e| panic!("{e:?}\n{src}"));
+        let found: Vec<_> = super::run(&parsed)
+            .into_iter()
+            .filter(|p| p.code == "catalog::min-available")
+            .collect();
+        assert_eq!(found.len(), 1, "{src}");
+        found[0].help.clone().unwrap()
+    }
+
+    /// The number after `phrase` in `help`, if the phrase is there.
+    fn number_after(help: &str, phrase: &str) -> Option<u32> {
+        let rest = &help[help.find(phrase)? + phrase.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some(digits.parse().unwrap())
+    }
+
+    /// Every suggestion of the hint can be followed, and following it fixes
+    /// the problem: `min_available` is lowered only to a value it may take
+    /// (1 or more) below the guaranteed replicas, never to its own value, and
+    /// the replicas are raised above it at the key that sets them.
+    #[test]
+    fn the_min_available_hint_is_right_for_every_value() {
+        let sources = [
+            ("hpa", "hpa: {min: G, max: 20, cpu: 70}", "`hpa.min`"),
+            ("replicas", "replicas: G", "`replicas`"),
+            ("defaults", "", "`defaults.replicas`"),
+            ("none", "", "`replicas`"),
+        ];
+        let mut checked = 0;
+        for (kind, key, raised) in sources {
+            let range: Vec<u32> = if kind == "none" {
+                vec![1]
+            } else {
+                (1..=4).collect()
+            };
+            for g in range {
+                for m in g..=g + 2 {
+                    let defaults = if kind == "defaults" {
+                        format!("defaults: {{replicas: {g}}}\n")
+                    } else {
+                        String::new()
+                    };
+                    let own = if key.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", key.replace('G', &g.to_string()))
+                    };
+                    let src = format!(
+                        "version: 1\nproject: p\n{defaults}services:\n  a: {{image: 'r/a:1.0.0', port: 80, min_available: {m}{own}}}\n"
+                    );
+                    let help = min_available_help(&src);
+                    let what = format!("{kind}: guaranteed {g}, min_available {m}: {help}");
+                    assert_eq!(
+                        number_after(&help, &format!("raise {raised} to ")),
+                        Some(m + 1),
+                        "{what}"
+                    );
+                    match number_after(&help, "lower `min_available` to ") {
+                        Some(n) => assert!(n >= 1 && n < g && n != m, "{what}"),
+                        None => assert!(g < 2 && help.contains("remove `min_available`"), "{what}"),
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 30);
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! An environment (`environments.<name>` in the catalog) overrides a few
 //! facts of the services: replicas, HPA, resources, image, route host, literal
-//! `env`, `min_available`, and the shared ingress's host and TLS Secret. [`view`] applies them
-//! to a copy of the catalog and redirects the spans of every replaced node to
-//! its override, so the same semantic checks, resolution, emitters and lint
-//! rules run unchanged on the environment and still point at the catalog line
-//! that set the value in effect.
+//! `env`, `min_available`, and the shared ingress's host and TLS Secret; `null`
+//! unsets an optional one (the catalog is seen as if it did not set it, so
+//! gen's default applies). [`view`] applies them to a copy of the catalog and
+//! redirects the spans of every replaced or unset node to its override, so the
+//! same semantic checks, resolution, emitters and lint rules run unchanged on
+//! the environment and still point at the catalog line that set the value in
+//! effect (or unset it).
 //!
 //! Problems and findings of an environment that the base catalog has too are
 //! reported once; the others say which environment(s) they come from
@@ -14,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::catalog::types::{Catalog, HpaOverride, Resources};
+use crate::catalog::types::{Catalog, HpaOverride, Override, Resources, ResourcesOverride};
 use crate::catalog::{push_pointer, Parsed};
 use crate::diag::Problem;
 
@@ -44,8 +46,7 @@ pub fn view(parsed: &Parsed, name: &str) -> Option<Parsed> {
             ing.host.clone_from(h);
             redirect("/ingress/host".into(), push_pointer(&at, "host"));
         }
-        if let Some(t) = &o.tls_secret {
-            ing.tls_secret = Some(t.clone());
+        if o.tls_secret.apply(&mut ing.tls_secret) {
             redirect(
                 "/ingress/tls_secret".into(),
                 push_pointer(&at, "tls_secret"),
@@ -55,8 +56,7 @@ pub fn view(parsed: &Parsed, name: &str) -> Option<Parsed> {
     if let Some(o) = &env.defaults {
         let at = push_pointer(&ep, "defaults");
         let d = c.defaults.get_or_insert_with(Default::default);
-        if let Some(r) = o.replicas {
-            d.replicas = Some(r);
+        if o.replicas.apply(&mut d.replicas) {
             redirect("/defaults/replicas".into(), push_pointer(&at, "replicas"));
         }
         if let Some(r) = &o.resources {
@@ -77,31 +77,36 @@ pub fn view(parsed: &Parsed, name: &str) -> Option<Parsed> {
         let sp = push_pointer("/services", sname);
         let op = push_pointer(&push_pointer(&ep, "services"), sname);
         let mut moved = |key: &str| redirect(push_pointer(&sp, key), push_pointer(&op, key));
-        if let Some(r) = o.replicas {
-            s.replicas = Some(r);
+        if o.replicas.apply(&mut s.replicas) {
             moved("replicas");
         }
-        if let Some(h) = &o.hpa {
-            s.hpa = match h {
-                HpaOverride::Range(r) => Some(r.clone()),
-                HpaOverride::Off(_) => None,
-            };
+        let hpa = match &o.hpa {
+            Override::Set(HpaOverride::Range(r)) => Override::Set(r.clone()),
+            Override::Set(HpaOverride::Off(_)) | Override::Unset => Override::Unset,
+            Override::Inherit => Override::Inherit,
+        };
+        if hpa.apply(&mut s.hpa) {
             moved("hpa");
         }
-        if let Some(m) = o.min_available {
-            s.min_available = Some(m);
+        if o.min_available.apply(&mut s.min_available) {
             moved("min_available");
         }
         if let Some(i) = &o.image {
             s.image.clone_from(i);
             moved("image");
         }
-        if let Some(h) = &o.host {
-            s.host = Some(h.clone());
+        if o.host.apply(&mut s.host) {
             moved("host");
         }
         for (k, v) in &o.env {
-            s.env.insert(k.clone(), v.clone());
+            match v {
+                Override::Set(v) => {
+                    s.env.insert(k.clone(), v.clone());
+                }
+                Override::Unset | Override::Inherit => {
+                    s.env.remove(k);
+                }
+            }
             redirect(
                 push_pointer(&push_pointer(&sp, "env"), k),
                 push_pointer(&push_pointer(&op, "env"), k),
@@ -125,10 +130,10 @@ pub fn view(parsed: &Parsed, name: &str) -> Option<Parsed> {
     })
 }
 
-/// `from` over `into`, key by key, redirecting each replaced key.
+/// `from` over `into`, key by key, redirecting each replaced or unset key.
 fn merge_resources(
     into: &mut Resources,
-    from: &Resources,
+    from: &ResourcesOverride,
     base: &str,
     over: &str,
     redirect: &mut impl FnMut(String, String),
@@ -140,8 +145,7 @@ fn merge_resources(
         ("memory_limit", &from.memory_limit, &mut into.memory_limit),
     ];
     for (key, value, slot) in fields {
-        if let Some(v) = value {
-            *slot = Some(v.clone());
+        if value.apply(slot) {
             redirect(push_pointer(base, key), push_pointer(over, key));
         }
     }
@@ -208,4 +212,145 @@ pub fn merge_problems(
         out.push(p);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Model, Scaling, ServiceModel};
+
+    fn svc<'a>(m: &'a Model, name: &str) -> &'a ServiceModel {
+        m.services.iter().find(|s| s.name == name).unwrap()
+    }
+
+    const BASE: &str = "version: 1
+project: shop
+ingress: {host: shop.example, tls_secret: shop-tls}
+defaults:
+  replicas: 2
+  resources: {cpu: 100m, cpu_limit: '1'}
+services:
+  api:
+    image: ghcr.io/shop/api:1.0.0
+    port: 8080
+    replicas: 3
+    min_available: 2
+    host: api.shop.example
+    routes: [/]
+    env: {A: '1', B: '2'}
+    resources: {cpu_limit: '2', memory: 300Mi}
+  web:
+    image: ghcr.io/shop/web:1.0.0
+    port: 8080
+    hpa: {min: 2, max: 4, cpu: 70}
+";
+
+    fn compile(src: &str) -> Result<Model, crate::CompileError> {
+        crate::compile("catalog.yaml", src.as_bytes()).map(|c| c.model)
+    }
+
+    fn problems(src: &str) -> Vec<(&'static str, String, Vec<String>)> {
+        match compile(src) {
+            Ok(_) => panic!("compiled:\n{src}"),
+            Err(crate::CompileError::Catalog(p)) => p
+                .iter()
+                .map(|p| {
+                    let (l, c) = p.line_col();
+                    let notes = p
+                        .notes
+                        .iter()
+                        .map(|n| {
+                            let (l, c) = p.source().location(n.span.start);
+                            format!("{l}:{c}")
+                        })
+                        .collect();
+                    (p.code, format!("{l}:{c}"), notes)
+                })
+                .collect(),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// `null` in an environment unsets the key there: the service (or the
+    /// shared ingress, or `defaults`) is seen as if it did not set it, so
+    /// gen's default applies; the base model keeps its values.
+    #[test]
+    fn null_unsets_a_key_in_one_environment() {
+        let src = format!(
+            "{BASE}environments:
+  dev:
+    ingress: {{tls_secret: null}}
+    defaults:
+      replicas: null
+      resources: {{cpu_limit: null}}
+    services:
+      api:
+        replicas: null
+        min_available: null
+        host: null
+        env: {{A: null, C: '3'}}
+        resources: {{cpu_limit: null}}
+      web: {{hpa: null}}
+"
+        );
+        let model = compile(&src).unwrap_or_else(|e| panic!("{e:?}"));
+        let base = svc(&model, "api");
+        assert_eq!(base.min_available, Some(2));
+        assert_eq!(base.scaling, Scaling::Fixed(3));
+        let dev = model.in_environment("dev").unwrap();
+        let api = svc(dev, "api");
+        assert_eq!(api.min_available, None);
+        // replicas unset, and defaults.replicas too: gen's 1.
+        assert_eq!(api.scaling, Scaling::Fixed(1));
+        assert_eq!(api.routes[0].host, "shop.example");
+        let env: Vec<(&str, &str)> = api
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env, [("B", "2"), ("C", "3")]);
+        // The service's and the defaults' CPU limits are both unset.
+        assert_eq!(api.resources.cpu_limit, None);
+        assert_eq!(api.resources.memory, "300Mi");
+        assert_eq!(svc(dev, "web").scaling, Scaling::Fixed(1));
+        assert_eq!(dev.ingress.as_ref().unwrap().tls_secret, None);
+        assert_eq!(
+            model.ingress.as_ref().unwrap().tls_secret.as_deref(),
+            Some("shop-tls")
+        );
+    }
+
+    /// What `null` cannot unset, and what unsetting breaks, is reported at
+    /// the environment's line.
+    #[test]
+    fn null_problems_are_located_in_the_environment() {
+        // A required key cannot be unset.
+        let src =
+            format!("{BASE}environments:\n  dev:\n    services:\n      api: {{image: null}}\n");
+        assert_eq!(
+            problems(&src),
+            [("catalog::wrong-type", "24:20".to_owned(), vec![])]
+        );
+        let src = format!("{BASE}environments:\n  dev:\n    ingress: {{host: null}}\n");
+        assert_eq!(
+            problems(&src),
+            [("catalog::wrong-type", "23:21".to_owned(), vec![])]
+        );
+        // Unsetting replicas leaves min_available 2 over 1 replica: reported
+        // at min_available, with the environment's null labelled.
+        let src = format!(
+            "{BASE}environments:\n  dev:\n    defaults: {{replicas: null}}\n    services:\n      api:\n        replicas: null\n"
+        );
+        let got = problems(&src);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "catalog::min-available");
+        assert_eq!(got[0].1, "12:20");
+        assert!(got[0].2.contains(&"26:19".to_owned()), "{got:?}");
+        // A wrong type is still a wrong type.
+        let src =
+            format!("{BASE}environments:\n  dev:\n    services:\n      api: {{replicas: two}}\n");
+        assert_eq!(
+            problems(&src),
+            [("catalog::wrong-type", "24:23".to_owned(), vec![])]
+        );
+    }
 }

@@ -346,13 +346,11 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         }
     }
 
-    // Outbound from the nodes (images, the K3s installer, OS packages) and
-    // the bastion (OS updates).
-    let mut outbound = nodes.clone();
-    if has(Group::Bastion) {
-        outbound.push(Peer::Group(Group::Bastion));
-    }
-    for n in &outbound {
+    // Outbound from the nodes (images, the K3s installer, OS packages). The
+    // bastion gets none: it is a jump host that reaches only SSH and the API
+    // server above, and is patched by replacing its image, so a compromised
+    // bastion cannot download tools or send data out.
+    for n in &nodes {
         add(
             n.clone(),
             Peer::Internet,

@@ -62,7 +62,8 @@ for a in nodes:
         if t["registry"]:
             add(a, b, "tcp", 5001)
             add(a, b, "tcp", 6443)
-for n in nodes + (["bastion"] if t["bastion"] else []):
+# the bastion is a jump host: no internet egress
+for n in nodes:
     add(n, ["cidr:" + w for w in world], "tcp", 443)
     add(n, ["cidr:" + w for w in world], "tcp", 80)
 if t["load_balancer"]:

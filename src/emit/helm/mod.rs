@@ -623,6 +623,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 9);
+        assert_eq!(checked, 12);
     }
 }

@@ -171,34 +171,6 @@ resource "aws_vpc_security_group_egress_rule" "bastion_to_agents_tcp_22" {
   }
 }
 
-resource "aws_vpc_security_group_egress_rule" "bastion_to_internet_tcp_80" {
-  security_group_id = aws_security_group.bastion.id
-  description       = "bastion host -> 0.0.0.0/0 80/tcp: HTTP to OS package mirrors"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = "0.0.0.0/0"
-
-  tags = {
-    Project   = "karina"
-    ManagedBy = "gen"
-  }
-}
-
-resource "aws_vpc_security_group_egress_rule" "bastion_to_internet_tcp_443" {
-  security_group_id = aws_security_group.bastion.id
-  description       = "bastion host -> 0.0.0.0/0 443/tcp: HTTPS to registries, the K3s installer and AWS APIs"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-
-  tags = {
-    Project   = "karina"
-    ManagedBy = "gen"
-  }
-}
-
 resource "aws_vpc_security_group_ingress_rule" "servers_from_servers_tcp_10250" {
   security_group_id            = aws_security_group.servers.id
   description                  = "K3s servers -> K3s servers 10250/tcp: kubelet: metrics-server, logs and exec"
