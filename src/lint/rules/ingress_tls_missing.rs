@@ -64,3 +64,34 @@ fn check(cx: &Ctx, out: &mut Vec<Hit>) {
         ),
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::Policy;
+
+    /// `ingress-alb-k3s-overlay`'s fix: keep the ALB in front of K3s, let
+    /// ingress-nginx route. The ALB ends TLS and the catalog redirects: no
+    /// finding about plain HTTP.
+    const RECOMMENDED: &str = "version: 1\nproject: shop\ncluster:\n  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2}\n  aws:\n    region: eu-west-1\n    vpc_cidr: 10.0.0.0/16\n    admin_cidrs: [203.0.113.7/32]\n    load_balancer: alb\ningress: {host: shop.example, class: nginx, https_redirect: true}\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n    replicas: 2\n    routes: [/]\n";
+
+    fn rules(src: &str) -> Vec<&'static str> {
+        let checked = crate::check(
+            "catalog.yaml",
+            src.as_bytes(),
+            &Policy::default(),
+            "2026-01-01",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        checked.report.findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn an_alb_ending_tls_in_front_of_nginx_is_not_plain_http() {
+        let found = rules(RECOMMENDED);
+        assert!(!found.contains(&"ingress-tls-missing"), "{found:?}");
+        assert!(!found.contains(&"ingress-alb-k3s-overlay"), "{found:?}");
+        // Without the redirect the ALB listens on HTTP only: plain HTTP.
+        let plain = RECOMMENDED.replace(", https_redirect: true", "");
+        assert!(rules(&plain).contains(&"ingress-tls-missing"));
+    }
+}
