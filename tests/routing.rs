@@ -172,16 +172,112 @@ fn every_declared_route_reaches_its_service_for_every_class() {
         failures.len(),
         failures.join("\n")
     );
-    // Every routed example reaches at least its own class and one more.
-    for case in [
-        "karina",
-        "msa-k3s",
-        "ordersystem",
-        "strategies",
-        "edge-cases",
+    // Each routed case is replayed for every class it allows: the K3s
+    // examples for all three, the managed-cluster ones without Traefik
+    // (whose redirect gen configures only on K3s), edge-cases (an ALB in
+    // front, no K3s) only as alb.
+    for (case, classes) in [
+        ("karina", 3),
+        ("msa-k3s", 3),
+        ("ordersystem", 2),
+        ("strategies", 2),
+        ("environments", 2),
+        ("hostile-strings", 3),
+        ("edge-cases", 1),
     ] {
         let n = checked.iter().filter(|(c, _)| c == case).count();
-        assert!(n >= 2, "{case} was checked for {n} classes");
+        assert_eq!(
+            n, classes,
+            "{case} was checked for {n} classes\n{refused:#?}"
+        );
+    }
+}
+
+/// Every `load_balancer` x `class` x `tls_secret` x `https_redirect` (with
+/// and without K3s, where gen installs the controller) either routes every
+/// declared route correctly, redirect included, or is refused with a located
+/// problem.
+#[test]
+fn every_front_and_tls_combination_is_correct_or_refused() {
+    let mut accepted = BTreeSet::new();
+    let mut outcomes = Vec::new();
+    let mut failures = Vec::new();
+    for lb in [None, Some("alb"), Some("nlb")] {
+        for class in CLASSES {
+            for tls in [false, true] {
+                for redirect in [None, Some(true), Some(false)] {
+                    for k3s in [false, true] {
+                        let mut text = String::from("version: 1\nproject: karina\ncluster:\n");
+                        if k3s {
+                            text.push_str("  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2, flannel_backend: none}\n");
+                        }
+                        text.push_str("  aws: {region: eu-west-1, vpc_cidr: 10.0.0.0/16, admin_cidrs: [203.0.113.7/32]");
+                        if let Some(lb) = lb {
+                            text.push_str(&format!(", load_balancer: {lb}"));
+                        }
+                        text.push_str(&format!(
+                            "}}\ningress: {{host: sugang.example, class: {class}"
+                        ));
+                        if tls {
+                            text.push_str(", tls_secret: sugang-tls");
+                        }
+                        if let Some(r) = redirect {
+                            text.push_str(&format!(", https_redirect: {r}"));
+                        }
+                        text.push_str("}\nservices:\n  student: {image: r.example/student:1.0.0-abc1234, port: 8080, replicas: 2, routes: [/, /student]}\n  subject: {image: r.example/subject:1.0.0-abc1234, port: 8080, replicas: 2, routes: [/sugang]}\n");
+                        let name = format!(
+                            "lb={lb:?} class={class} tls={tls} redirect={redirect:?} k3s={k3s}"
+                        );
+                        match gen::compile("catalog.yaml", text.as_bytes()) {
+                            Ok(c) => {
+                                let cat = load(&text);
+                                let cluster = Cluster::new(&objects(&c.tree, ""), front(&cat));
+                                for p in model::problems(&cluster, &declared(&cat, None)) {
+                                    failures.push(format!("{name}: {p}"));
+                                }
+                                accepted.insert((lb, class));
+                                outcomes.push(format!("{name}: served"));
+                            }
+                            Err(gen::CompileError::Catalog(problems)) => {
+                                for p in &problems.0 {
+                                    let (line, col) = p.line_col();
+                                    // On the load balancer or the ingress line.
+                                    let aws_line = if k3s { 5 } else { 4 };
+                                    let located = (line == aws_line || line == aws_line + 1)
+                                        && col > 1
+                                        && p.span.end <= text.len();
+                                    if !located || p.help.is_none() {
+                                        failures.push(format!(
+                                            "{name}: badly located or without help: {p:?}"
+                                        ));
+                                    }
+                                }
+                                outcomes.push(format!("{name}: refused {}", problems.0[0].code));
+                            }
+                            Err(e) => failures.push(format!("{name}: {e:?}")),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n\nall outcomes:\n{}",
+        failures.join("\n"),
+        outcomes.join("\n")
+    );
+    // Each class serves behind each load balancer, but class alb behind an NLB.
+    for lb in [None, Some("alb"), Some("nlb")] {
+        for class in CLASSES {
+            let want = !(lb == Some("nlb") && class == "alb");
+            assert_eq!(
+                accepted.contains(&(lb, class)),
+                want,
+                "{lb:?} {class}\n{}",
+                outcomes.join("\n")
+            );
+        }
     }
 }
 
