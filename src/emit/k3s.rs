@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::{EmitError, Tree, HEADER};
-use crate::catalog::types::{FlannelBackend, IngressClass};
+use crate::catalog::types::{FlannelBackend, IngressClass, LoadBalancer};
 use crate::model::{K3sModel, Model};
 
 const COMMON: &str = include_str!("../../blueprints/k3s/common.sh");
@@ -88,43 +88,101 @@ fn agent_config(k: &K3sModel) -> Value {
     Value::Object(c)
 }
 
-/// Server manifests: the ingress controller the catalog picks.
-fn manifests(model: &Model) -> Vec<(String, Value)> {
+/// Name of the Traefik middleware (in kube-system) that redirects HTTP to
+/// HTTPS by the request's scheme, X-Forwarded-Proto included.
+pub const REDIRECT_MIDDLEWARE: &str = "gen-https-redirect";
+
+/// Server manifests: the ingress controller the catalog picks, configured
+/// for what stands in front of it. Behind an ALB (`load_balancer: alb`), TLS
+/// ends at the ALB and every request reaches the controller as HTTP with the
+/// client's scheme in X-Forwarded-Proto: the controller trusts that header
+/// (from the VPC) and redirects by it, else HTTPS requests would be
+/// redirected forever. Without one, or behind an NLB (TCP pass-through), the
+/// controller sees the client's own connection and trusts no such header.
+fn manifests(model: &Model) -> Result<Vec<(String, Value)>, EmitError> {
     let Some(ing) = &model.ingress else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    match ing.class {
-        IngressClass::Nginx => vec![(
-            "ingress-nginx.yaml".into(),
-            json!({
-                "apiVersion": "helm.cattle.io/v1",
-                "kind": "HelmChart",
-                "metadata": {"name": "ingress-nginx", "namespace": "kube-system"},
-                "spec": {
-                    "repo": "https://kubernetes.github.io/ingress-nginx",
-                    "chart": "ingress-nginx",
-                    "version": INGRESS_NGINX_CHART,
-                    "targetNamespace": "ingress-nginx",
-                    "createNamespace": true,
-                    // Host ports 80/443 on the workers: what the load
-                    // balancer reaches (see the flow table).
-                    "valuesContent": "controller:\n  kind: DaemonSet\n  hostPort:\n    enabled: true\n  service:\n    type: ClusterIP\n  ingressClassResource:\n    default: true\n"
+    let behind_alb = model
+        .aws
+        .as_ref()
+        .filter(|a| a.load_balancer == Some(LoadBalancer::Alb))
+        .map(|a| a.vpc_cidr.0.clone());
+    Ok(match ing.class {
+        IngressClass::Nginx => {
+            // Host ports 80/443 on the workers: what the load balancer
+            // reaches (see the flow table).
+            let mut controller = json!({
+                "kind": "DaemonSet",
+                "hostPort": {"enabled": true},
+                "service": {"type": "ClusterIP"},
+                "ingressClassResource": {"default": true},
+            });
+            if let Some(vpc) = &behind_alb {
+                controller["config"] = json!({
+                    "use-forwarded-headers": "true",
+                    "proxy-real-ip-cidr": vpc,
+                });
+            }
+            let values = ser("ingress-nginx values", &json!({"controller": controller}))?;
+            vec![(
+                "ingress-nginx.yaml".into(),
+                json!({
+                    "apiVersion": "helm.cattle.io/v1",
+                    "kind": "HelmChart",
+                    "metadata": {"name": "ingress-nginx", "namespace": "kube-system"},
+                    "spec": {
+                        "repo": "https://kubernetes.github.io/ingress-nginx",
+                        "chart": "ingress-nginx",
+                        "version": INGRESS_NGINX_CHART,
+                        "targetNamespace": "ingress-nginx",
+                        "createNamespace": true,
+                        "valuesContent": values,
+                    }
+                }),
+            )]
+        }
+        IngressClass::Traefik => {
+            let config = |values: Value| -> Result<(String, Value), EmitError> {
+                Ok((
+                    "traefik-config.yaml".into(),
+                    json!({
+                        "apiVersion": "helm.cattle.io/v1",
+                        "kind": "HelmChartConfig",
+                        "metadata": {"name": "traefik", "namespace": "kube-system"},
+                        "spec": {"valuesContent": ser("traefik values", &values)?}
+                    }),
+                ))
+            };
+            match behind_alb {
+                Some(vpc) => {
+                    let trusted = json!({"forwardedHeaders": {"trustedIPs": [vpc]}});
+                    let mut out = vec![config(json!({
+                        "ports": {"web": trusted, "websecure": trusted}
+                    }))?];
+                    if ing.https_redirect {
+                        out.push((
+                            "traefik-https-redirect.yaml".into(),
+                            json!({
+                                "apiVersion": "traefik.io/v1alpha1",
+                                "kind": "Middleware",
+                                "metadata": {"name": REDIRECT_MIDDLEWARE, "namespace": "kube-system"},
+                                "spec": {"redirectScheme": {"scheme": "https", "permanent": true}}
+                            }),
+                        ));
+                    }
+                    out
                 }
-            }),
-        )],
-        IngressClass::Traefik if ing.https_redirect => vec![(
-            "traefik-config.yaml".into(),
-            json!({
-                "apiVersion": "helm.cattle.io/v1",
-                "kind": "HelmChartConfig",
-                "metadata": {"name": "traefik", "namespace": "kube-system"},
-                "spec": {
-                    "valuesContent": "ports:\n  web:\n    redirections:\n      entryPoint:\n        to: websecure\n        scheme: https\n        permanent: true\n"
-                }
-            }),
-        )],
-        _ => Vec::new(),
-    }
+                None if ing.https_redirect => vec![config(json!({
+                    "ports": {"web": {"redirections": {"entryPoint": {
+                        "to": "websecure", "scheme": "https", "permanent": true
+                    }}}}
+                }))?],
+                None => Vec::new(),
+            }
+        }
+        IngressClass::Alb => Vec::new(),
+    })
 }
 
 /// Registries the services pull from, mirrored by the embedded registry.
@@ -221,7 +279,7 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
     let mut server_files = vec![("config.yaml".to_owned(), server_cfg)];
     let mut agent_files = vec![("config.yaml".to_owned(), agent_cfg)];
     let mut manifest_names = Vec::new();
-    for (name, v) in manifests(model) {
+    for (name, v) in manifests(model)? {
         let text = with_header(ser(&name, &v)?);
         tree.insert(format!("k3s/manifests/{name}"), text.clone());
         manifest_names.push(name.clone());

@@ -38,6 +38,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::helm::values::{Controller, ImageValues, ProbeKind, ProbeValues, StrategyKind, Values};
+use super::k3s::REDIRECT_MIDDLEWARE;
 use super::{EmitError, Tree, HEADER};
 use crate::model::Model;
 
@@ -741,11 +742,23 @@ fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
                 );
             }
         }
-        Controller::Traefik => {
-            if ing.tls.enabled {
-                set("traefik.ingress.kubernetes.io/router.tls", "true".into());
-            }
+        // Behind an ALB every request arrives on `web`; the middleware
+        // redirects by X-Forwarded-Proto.
+        Controller::Traefik if ing.forwarded_scheme => {
             if ing.https_redirect {
+                set(
+                    "traefik.ingress.kubernetes.io/router.middlewares",
+                    format!("kube-system-{REDIRECT_MIDDLEWARE}@kubernetescrd"),
+                );
+            }
+        }
+        // HTTPS only; the `web` entry point redirects. Without the redirect
+        // the route serves both entry points (`websecure` ends TLS).
+        Controller::Traefik => {
+            if ing.https_redirect {
+                if ing.tls.enabled {
+                    set("traefik.ingress.kubernetes.io/router.tls", "true".into());
+                }
                 set(
                     "traefik.ingress.kubernetes.io/router.entrypoints",
                     "websecure".into(),
@@ -756,6 +769,9 @@ fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
             set("alb.ingress.kubernetes.io/scheme", "internet-facing".into());
             set("alb.ingress.kubernetes.io/target-type", "ip".into());
             set("alb.ingress.kubernetes.io/group.name", v.part_of.clone());
+            if let Some(order) = ing.group_order {
+                set("alb.ingress.kubernetes.io/group.order", order.to_string());
+            }
             if ing.tls.enabled {
                 set(
                     "alb.ingress.kubernetes.io/listen-ports",

@@ -10,8 +10,11 @@ use ipnet::IpNet;
 
 use super::image::{Image, ImageError};
 use super::quantity;
+use super::routing;
 use crate::catalog::schema::closest;
-use crate::catalog::types::{Catalog, IngressClass, Resources, Service, Strategy, StrategyType};
+use crate::catalog::types::{
+    Catalog, IngressClass, LoadBalancer, Resources, Service, Strategy, StrategyType,
+};
 use crate::catalog::{push_pointer, Parsed, SpanIndex};
 use crate::diag::{Problem, SourceFile};
 
@@ -76,6 +79,8 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     kubernetes_strings(&mut cx, c);
     services(&mut cx, c);
     routes(&mut cx, c);
+    alb_route_order(&mut cx, c);
+    ingress_front(&mut cx, c);
     calls(&mut cx, c);
     cluster(&mut cx, c);
     object_names(&mut cx, parsed);
@@ -838,6 +843,133 @@ fn routes(cx: &mut Ctx, c: &Catalog) {
                 }
             }
         }
+    }
+}
+
+/// With `class: alb` every routed service is one Ingress of one
+/// IngressGroup, and the ALB evaluates Ingresses in `group.order`: refuse
+/// routes that no order serves (each service has a route under the other's).
+fn alb_route_order(cx: &mut Ctx, c: &Catalog) {
+    let Some(ing) = c.ingress.as_ref().filter(|i| i.class == IngressClass::Alb) else {
+        return;
+    };
+    let services: Vec<(&str, Vec<(&str, &str)>)> = c
+        .services
+        .iter()
+        .map(|(name, s)| {
+            let host = s.host.as_deref().unwrap_or(&ing.host);
+            (
+                name.as_str(),
+                s.routes.iter().map(|r| (host, r.as_str())).collect(),
+            )
+        })
+        .collect();
+    let pointer = |service: &str, route: &str| {
+        let s = &c.services[service];
+        let i = s
+            .routes
+            .iter()
+            .position(|r| routing::normalize(r) == route)
+            .unwrap_or(0);
+        push_pointer(
+            &push_pointer(&push_pointer("/services", service), "routes"),
+            &i.to_string(),
+        )
+    };
+    match routing::alb_group_orders(&services) {
+        Ok(_) => {}
+        Err(routing::OrderError::Conflict(k)) => {
+            let ((inner, ir), (outer, or)) = (&k.inner, &k.outer);
+            let mut p = cx
+                .problem(
+                    "catalog::alb-route-order",
+                    cx.val(&pointer(inner, ir)),
+                    format!("behind `class: alb` no rule order serves both `{inner}` and `{outer}`: each has a route under the other's"),
+                )
+                .label(format!("`{ir}` lies under `{or}` of `{outer}`, so `{inner}` must come first"))
+                .note(cx.val(&pointer(outer, or)), format!("route of `{outer}`"));
+            if let Some((b, br)) = &k.back {
+                p = p.note(
+                    cx.val(&pointer(b, br)),
+                    format!("and this route of `{b}` lies under a route of `{inner}`, so `{b}` must come first"),
+                );
+            }
+            cx.push(p.help("the ALB orders the Ingresses of one group as a whole (one per service); move the nested route to the service it lies under, give one service its own `host`, or use `class: nginx`, which picks the longest route across services"));
+        }
+        Err(routing::OrderError::TooDeep(svc)) => {
+            let p = cx
+                .problem("catalog::alb-route-order", cx.val("/ingress/class"), format!("behind `class: alb` the routes nest more than {} services deep (at `{svc}`)", routing::ALB_ORDER_RANGE.1))
+                .label("ALB")
+                .help("`group.order` ranges from -1000 to 1000; flatten the route hierarchy or use `class: nginx`");
+            cx.push(p);
+        }
+    }
+}
+
+/// What stands in front of the ingress controller (`cluster.aws.load_balancer`)
+/// and where TLS ends must give every request one answer: refuse the
+/// combinations that would redirect forever or to an HTTPS nobody serves.
+fn ingress_front(cx: &mut Ctx, c: &Catalog) {
+    let Some(ing) = &c.ingress else { return };
+    let lb = c
+        .cluster
+        .as_ref()
+        .and_then(|cl| cl.aws.as_ref())
+        .and_then(|a| a.load_balancer);
+    let k3s = c.cluster.as_ref().is_some_and(|cl| cl.k3s.is_some());
+    let redirect = ing.https_redirect.unwrap_or(ing.tls_secret.is_some());
+    let class = match ing.class {
+        IngressClass::Nginx => "nginx",
+        IngressClass::Traefik => "traefik",
+        IngressClass::Alb => "alb",
+    };
+    let lb_at = "/cluster/aws/load_balancer";
+    let redirect_at = if ing.https_redirect.is_some() {
+        "/ingress/https_redirect"
+    } else {
+        "/ingress/tls_secret"
+    };
+    match (ing.class, lb) {
+        (IngressClass::Alb, Some(LoadBalancer::Nlb)) => {
+            let p = cx
+                .problem("catalog::load-balancer-class", cx.val(lb_at), "an NLB cannot stand in front of `class: alb`: the AWS Load Balancer Controller makes its own ALB the load balancer")
+                .label("NLB")
+                .note(cx.val("/ingress/class"), "the ALB is the entry point")
+                .help("set `load_balancer: alb` (the ALB the controller creates; attach the `load_balancer` security group to it) or remove it, or keep the NLB with `class: nginx` or `traefik`");
+            cx.push(p);
+        }
+        (IngressClass::Alb, _) => {}
+        (_, Some(LoadBalancer::Alb)) if redirect && !k3s => {
+            let p = cx
+                .problem("catalog::load-balancer-controller", cx.val(lb_at), format!("behind an ALB, the {class} controller must take the scheme from the ALB's X-Forwarded-Proto to redirect only plain HTTP, and gen configures that only on the controller it installs on K3s"))
+                .label("TLS ends here and HTTPS reaches the controller as plain HTTP")
+                .note(cx.val(redirect_at), "HTTP is redirected to HTTPS")
+                .help(format!("add `cluster.k3s` so gen installs the {class} controller configured for the ALB, or use `class: alb`; with a controller of your own, remove `load_balancer`, trust X-Forwarded-Proto from the ALB in it (ingress-nginx `use-forwarded-headers`, Traefik `forwardedHeaders.trustedIPs`) and end TLS at it with `tls_secret`"));
+            cx.push(p);
+        }
+        (_, Some(LoadBalancer::Alb)) => {}
+        (_, lb) if redirect && ing.tls_secret.is_none() => {
+            let why = if lb == Some(LoadBalancer::Nlb) {
+                format!("the NLB passes TCP through to the {class} controller, which has no certificate for the host")
+            } else {
+                format!("no load balancer that ends TLS stands in front of the {class} controller (`cluster.aws.load_balancer`), and the controller has no certificate for the host")
+            };
+            let mut p = cx
+                .problem("catalog::redirect-without-tls", cx.val("/ingress/https_redirect"), format!("`https_redirect: true` without `tls_secret` sends clients to HTTPS that nothing serves: {why}"))
+                .label("redirect to HTTPS");
+            if lb.is_some() {
+                p = p.note(cx.val(lb_at), "TCP pass-through");
+            }
+            cx.push(p.help("set `ingress.tls_secret` so the controller ends TLS with the host's certificate, or put an ALB in front (`cluster.aws.load_balancer: alb` with `cluster.k3s`), or use `class: alb`; or remove `https_redirect`"));
+        }
+        (IngressClass::Traefik, _) if redirect && !k3s => {
+            let p = cx
+                .problem("catalog::traefik-redirect-without-k3s", cx.val(redirect_at), "Traefik redirects HTTP to HTTPS through its own configuration (its `web` entry point), which gen writes only for the Traefik it installs with K3s")
+                .label("HTTP is to be redirected to HTTPS")
+                .help("add `cluster.k3s` so gen configures K3s's Traefik, or use `class: nginx` (the redirect is an Ingress annotation there); with a Traefik of your own, set `https_redirect: false` and redirect its `web` entry point yourself");
+            cx.push(p);
+        }
+        _ => {}
     }
 }
 

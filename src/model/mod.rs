@@ -16,6 +16,7 @@ pub mod image;
 pub mod names;
 pub mod objects;
 pub mod quantity;
+pub mod routing;
 
 use std::collections::BTreeMap;
 

@@ -21,8 +21,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::types::{Colour, IngressClass};
-use crate::model::{Image, Model, ProbeModel, Scaling, ServiceModel, StrategyModel};
+use crate::catalog::types::{Colour, IngressClass, LoadBalancer};
+use crate::model::{routing, Image, Model, ProbeModel, Scaling, ServiceModel, StrategyModel};
 
 /// User and group id the pods run as unless overridden.
 pub const RUN_AS_ID: i64 = 10001;
@@ -378,6 +378,17 @@ pub struct IngressValues {
     pub tls: TlsValues,
     /// Redirect HTTP to HTTPS.
     pub https_redirect: bool,
+    /// An ALB in front of the controller ends TLS and forwards every request
+    /// as HTTP with the client's scheme in `X-Forwarded-Proto`: the
+    /// controller redirects by that header (Traefik: the `gen-https-redirect`
+    /// middleware of kube-system, instead of its `web` entry point redirect).
+    pub forwarded_scheme: bool,
+    /// alb: the Ingress's `group.order` in the project's IngressGroup, lower
+    /// for services whose routes lie under other services' routes (-1000 to
+    /// 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -1000, max = 1000))]
+    pub group_order: Option<i32>,
     /// Extra annotations (win over gen's).
     pub annotations: BTreeMap<String, String>,
 }
@@ -499,6 +510,8 @@ struct Topology<'a> {
     by_name: BTreeMap<&'a str, &'a ServiceModel>,
     /// Callee name -> its callers, in model (name) order.
     callers: BTreeMap<&'a str, Vec<&'a ServiceModel>>,
+    /// alb: each routed service's `group.order` (see [`routing`]).
+    alb_orders: BTreeMap<String, i32>,
 }
 
 /// Default namespace of each ingress controller family.
@@ -523,7 +536,26 @@ impl Values {
                 callers.entry(c.as_str()).or_default().push(s);
             }
         }
-        let topology = Topology { by_name, callers };
+        let alb = model.ingress.as_ref().map(|i| i.class) == Some(IngressClass::Alb);
+        let routes: Vec<(&str, Vec<(&str, &str)>)> = model
+            .services
+            .iter()
+            .map(|s| {
+                let r = s.routes.iter().map(|r| (r.host.as_str(), r.path.as_str()));
+                (s.name.as_str(), r.collect())
+            })
+            .collect();
+        // The catalog checks refuse routes no order serves.
+        let alb_orders = if alb {
+            routing::alb_group_orders(&routes).unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        };
+        let topology = Topology {
+            by_name,
+            callers,
+            alb_orders,
+        };
         model
             .services
             .iter()
@@ -661,6 +693,10 @@ impl Values {
                 secret_name: tls_secret.unwrap_or_default(),
             },
             https_redirect: ing.is_some_and(|i| i.https_redirect),
+            forwarded_scheme: class != IngressClass::Alb
+                && model.aws.as_ref().and_then(|a| a.load_balancer) == Some(LoadBalancer::Alb),
+            group_order: (class == IngressClass::Alb && !svc.routes.is_empty())
+                .then(|| topology.alb_orders.get(&svc.name).copied().unwrap_or(0)),
             annotations: BTreeMap::new(),
         };
 

@@ -48,13 +48,16 @@ spec:
   targetNamespace: ingress-nginx
   valuesContent: |
     controller:
-      kind: DaemonSet
+      config:
+        proxy-real-ip-cidr: 10.0.0.0/16
+        use-forwarded-headers: "true"
       hostPort:
         enabled: true
-      service:
-        type: ClusterIP
       ingressClassResource:
         default: true
+      kind: DaemonSet
+      service:
+        type: ClusterIP
   version: "4.12.1"
 GEN_K3S_EOF
       ;;
