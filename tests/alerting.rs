@@ -343,3 +343,60 @@ fn promtool_unit_tests_fire_each_alert_when_it_should_and_only_then() {
     }
     assert!(tested > 20, "only {tested} cases");
 }
+
+/// In examples/msa-k3s the Prometheus is a catalog service that `calls` the
+/// monitored ones: each ServiceMonitor's port is one the service's
+/// NetworkPolicy admits the Prometheus pods to (docs/catalog.md says what a
+/// Prometheus outside the catalog needs).
+#[test]
+fn the_example_prometheus_may_reach_every_monitored_port() {
+    let out = common::root().join("examples/msa-k3s/out");
+    let mut checked = 0;
+    for e in walkdir::WalkDir::new(out.join("monitoring")).sort_by_file_name() {
+        let e = e.unwrap();
+        if !e.file_type().is_file() || e.file_name() == "alertmanager.yaml" {
+            continue;
+        }
+        for m in documents(e.path()) {
+            if m["kind"] != "ServiceMonitor" {
+                continue;
+            }
+            let (ns, svc) = (
+                m["metadata"]["namespace"].as_str().unwrap(),
+                m["metadata"]["name"].as_str().unwrap(),
+            );
+            let port_name = &m["spec"]["endpoints"][0]["port"];
+            let objs = documents(&out.join(format!("manifests/{ns}/{svc}.yaml")));
+            let service = objs
+                .iter()
+                .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == svc)
+                .unwrap();
+            let port = service["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| &p["name"] == port_name)
+                .unwrap_or_else(|| panic!("{svc}: no Service port {port_name}"))["port"]
+                .clone();
+            let policy = objs.iter().find(|o| o["kind"] == "NetworkPolicy").unwrap();
+            let admitted = policy["spec"]["ingress"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| {
+                    r["ports"]
+                        .as_array()
+                        .is_some_and(|ps| ps.iter().any(|p| p["port"] == port))
+                        && r["from"].as_array().unwrap().iter().any(|f| {
+                            f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                                == "monitoring"
+                                && f["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                                    == "prometheus"
+                        })
+                });
+            assert!(admitted, "{svc}: Prometheus may not reach port {port}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2);
+}
