@@ -29,6 +29,9 @@ fi
 # HCL's own formatter (what terraform fmt is built on), from Debian's
 # packages into ./.tools: terraform is on none of the reachable registries.
 bash scripts/hclfmt.sh
+# promtool and amtool, the real checks of the monitoring output (rules,
+# rule unit tests, the Alertmanager configuration), into ./.tools/bin.
+bash scripts/prometheus-tools.sh
 
 # The real control plane the apply tests run on (kube-apiserver,
 # kube-controller-manager, etcd, kubectl, helm), built from their Go modules

@@ -372,11 +372,11 @@ print(len(sys.argv) - 2)
     );
 }
 
-/// The PrometheusRules validate, with Python's jsonschema, against the CRD
-/// subset gen ships; the Alertmanager receiver reads the webhook URL from a
-/// file and never holds it.
+/// The PrometheusRules and ServiceMonitors validate, with Python's
+/// jsonschema, against the CRD subsets gen ships; the Alertmanager
+/// configuration reads the Slack URL from a file and never holds it.
 #[test]
-fn alert_rules_match_the_crd_subset() {
+fn alert_rules_and_monitors_match_the_crd_subsets() {
     let Some(python) = venv_tool("python") else {
         return;
     };
@@ -384,29 +384,35 @@ fn alert_rules_match_the_crd_subset() {
     let files: Vec<PathBuf> = walkdir::WalkDir::new(&out)
         .into_iter()
         .flatten()
-        .filter(|e| e.file_type().is_file() && e.file_name() != "alertmanager-receiver.yaml")
+        .filter(|e| e.file_type().is_file() && e.file_name() != "alertmanager.yaml")
         .map(|e| e.into_path())
         .collect();
     assert_eq!(files.len(), 2, "{files:?}");
     let script = r#"
 import json, sys, yaml, jsonschema
-schema = json.load(open(sys.argv[1]))
-for f in sys.argv[3:]:
-    rule = yaml.safe_load(open(f))
-    jsonschema.validate(rule, schema)
-    names = [r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]]
+schemas = {"PrometheusRule": json.load(open(sys.argv[1])), "ServiceMonitor": json.load(open(sys.argv[2]))}
+for f in sys.argv[4:]:
+    docs = list(yaml.safe_load_all(open(f)))
+    assert [d["kind"] for d in docs] == ["ServiceMonitor", "PrometheusRule"], f
+    for d in docs:
+        jsonschema.validate(d, schemas[d["kind"]])
+        assert d["metadata"]["labels"]["release"] == "kube-prometheus-stack", d
+    names = [r["alert"] for g in docs[1]["spec"]["groups"] for r in g["rules"]]
     assert any(n.endswith("Unavailable") for n in names), names
     assert any(n.endswith("HighErrorRate") for n in names), names
-rec = yaml.safe_load(open(sys.argv[2]))
-cfg = rec["receivers"][0]["webhook_configs"][0]
-assert cfg["url_file"].startswith("/etc/alertmanager/secrets/alertmanager-slack/"), cfg
-assert "url" not in cfg, cfg
+    assert docs[0]["spec"]["endpoints"][0]["path"] == "/actuator/prometheus", docs[0]
+am = yaml.safe_load(open(sys.argv[3]))
+cfg = am["receivers"][0]["slack_configs"][0]
+assert cfg["api_url_file"] == "/etc/alertmanager/secrets/alertmanager-slack/url", cfg
+assert "api_url" not in cfg, cfg
+assert "matchers" not in am["route"], am["route"]
 print("ok")
 "#;
     let o = Command::new(python)
         .args(["-c", script])
         .arg(common::root().join("schemas/prometheusrule.schema.json"))
-        .arg(out.join("alertmanager-receiver.yaml"))
+        .arg(common::root().join("schemas/servicemonitor.schema.json"))
+        .arg(out.join("alertmanager.yaml"))
         .args(&files)
         .output()
         .unwrap();

@@ -766,11 +766,15 @@ fn admin_cidrs_covering_the_world_in_pieces_are_refused() {
 /// gen's own Kubernetes validation. Never an internal error.
 #[test]
 fn strings_that_become_kubernetes_names_are_refused_or_valid() {
-    let fields: [&str; 14] = [
+    let fields: [&str; 18] = [
         "namespaces: {shop: {labels: {'@': x}}}",
         "namespaces: {shop: {labels: {team: '@'}}}",
         "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, secret_env: {DB: '@'}}}",
-        "alerting: {webhook_secret: '@'}",
+        "alerting: {slack: {url_secret: '@'}}",
+        "alerting: {webhook: {url_secret: '@'}}",
+        "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, alerts: {error_rate: 5}}}\nalerting: {slack: {url_secret: a/b}, prometheus_labels: {'@': x}}",
+        "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, alerts: {error_rate: 5}}}\nalerting: {slack: {url_secret: a/b}, prometheus_labels: {release: '@'}}",
+        "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, alerts: {metrics: {path: '/@'}}}}\nalerting: {slack: {url_secret: a/b, channel: '#@'}}",
         "services: {api: {image: 'registry.example/api:1.0.0-abc1234', port: 8080, env: {'@': x}}}",
         "ingress: {host: shop.example, tls_secret: '@'}",
         "ingress: {host: '@'}",

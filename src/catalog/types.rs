@@ -75,7 +75,8 @@ pub struct Catalog {
     /// GitOps delivery: gen writes one Argo CD Application per chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitops: Option<GitOps>,
-    /// Where alerts go: an Alertmanager webhook whose URL lives in a Secret.
+    /// Where alerts go: a Slack or generic webhook receiver whose URL lives
+    /// in a Secret, for the Alertmanager configuration gen writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerting: Option<Alerting>,
     /// The services, keyed by name: lowercase letters, digits and `-`, starting
@@ -289,30 +290,84 @@ impl<T: JsonSchema> JsonSchema for Override<T> {
     }
 }
 
-/// Alert delivery.
+/// Alert delivery: exactly one receiver (`slack` or `webhook`), and the
+/// labels that let the cluster's Prometheus pick up gen's rules and monitors.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Alerting {
-    /// The webhook's URL as a Secret reference `secret-name/key` (e.g. a
-    /// Slack incoming webhook); mounted into Alertmanager, never in the catalog.
-    #[schemars(regex(pattern = SECRET_REF))]
-    pub webhook_secret: String,
+    /// Send alerts to a Slack incoming webhook (Alertmanager's Slack
+    /// integration, which formats messages as Slack expects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackReceiver>,
+    /// Send alerts to a generic webhook, as Alertmanager's webhook JSON
+    /// (for a receiver that understands it; Slack does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookReceiver>,
+    /// Labels put on every PrometheusRule and ServiceMonitor gen writes, so
+    /// that the Prometheus's `ruleSelector` and `serviceMonitorSelector` pick
+    /// them up. Default `{release: kube-prometheus-stack}` (what the
+    /// kube-prometheus-stack chart selects when installed under that name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_labels: Option<BTreeMap<String, String>>,
 }
+
+/// A Slack incoming webhook receiver.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackReceiver {
+    /// The incoming webhook's URL as a Secret reference `secret-name/key`;
+    /// mounted into Alertmanager, never in the catalog.
+    #[schemars(regex(pattern = SECRET_REF))]
+    pub url_secret: String,
+    /// Channel to post to, e.g. `#alerts` (default: the webhook's own channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = SLACK_CHANNEL))]
+    pub channel: Option<String>,
+}
+
+/// A generic webhook receiver.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookReceiver {
+    /// The webhook's URL as a Secret reference `secret-name/key`; mounted
+    /// into Alertmanager, never in the catalog.
+    #[schemars(regex(pattern = SECRET_REF))]
+    pub url_secret: String,
+}
+
+/// Regex for a Slack channel: `#name` or `@user`, Slack's characters.
+pub const SLACK_CHANNEL: &str = "^[#@][a-z0-9._-]{1,80}$";
 
 /// Alerts of one service, as Prometheus rules.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Alerts {
     /// Fire when more than this percentage of HTTP requests fail with a 5xx
-    /// status over 5 minutes (Micrometer's `http_server_requests_seconds_count`).
+    /// status over 5 minutes (Micrometer's `http_server_requests_seconds_count`,
+    /// scraped through the ServiceMonitor gen writes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub error_rate: Option<u32>,
-    /// Fire when no pod of the service is available for this many minutes
-    /// (kube-state-metrics). Default 5.
+    /// Fire when the service's Service has had no ready endpoint for this
+    /// many minutes (kube-state-metrics). Default 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1440))]
     pub unavailable_minutes: Option<u32>,
+    /// Where Prometheus scrapes the service's metrics (the ServiceMonitor).
+    /// Default: the service's port, path `/actuator/prometheus` (Spring Boot
+    /// with Micrometer's Prometheus registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+}
+
+/// The metrics endpoint of a service.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// HTTP path of the Prometheus text endpoint. Default `/actuator/prometheus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ROUTE), length(max = 1024))]
+    pub path: Option<String>,
 }
 
 /// GitOps delivery of the charts.
@@ -802,7 +857,7 @@ pub struct Service {
     pub egress: Vec<Egress>,
     /// Prometheus alerts for this service (`alerting` says where they go):
     /// `{error_rate: 5}` fires above 5% of 5xx responses; an alert for no
-    /// available pod is always included.
+    /// ready endpoint behind the service's Service is always included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Alerts>,
     /// Policy waivers for this service: each names the rule and why it is

@@ -13,6 +13,7 @@ pub mod helm;
 pub mod k3s;
 pub mod k3s_installers;
 pub mod manifests;
+pub mod monitors;
 pub mod validate;
 
 use std::borrow::Cow;
@@ -192,7 +193,7 @@ pub fn emit_with(
     }
     helm::emit(model, &derived.values, &derived.environments, &mut tree)?;
     argocd::emit(model, &mut tree)?;
-    alerts::emit(model, &mut tree)?;
+    alerts::emit(model, &derived.values, &mut tree)?;
     k3s::emit(model, &mut tree)?;
     aws::emit(model, &derived.flows, &mut tree)?;
     Ok(tree)

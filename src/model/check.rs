@@ -83,6 +83,7 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     ingress_front(&mut cx, c);
     calls(&mut cx, c);
     cluster(&mut cx, c);
+    alerting(&mut cx, c);
     object_names(&mut cx, parsed);
     if let Some(d) = &c.defaults {
         if let Some(s) = &d.strategy {
@@ -90,6 +91,64 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
         }
     }
     cx.out
+}
+
+/// Labels gen sets itself on its PrometheusRules and ServiceMonitors.
+const RESERVED_MONITORING_LABELS: [&str; 3] = [
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+];
+
+/// `alerting` names exactly one receiver, and its Prometheus labels do not
+/// replace gen's own.
+fn alerting(cx: &mut Ctx, c: &Catalog) {
+    let Some(a) = &c.alerting else {
+        return;
+    };
+    match (&a.slack, &a.webhook) {
+        (Some(_), Some(_)) => {
+            let p = cx
+                .problem(
+                    "catalog::alerting-receiver",
+                    cx.key("/alerting/webhook"),
+                    "`alerting` names two receivers; Alertmanager gets one",
+                )
+                .label("second receiver")
+                .note(cx.key("/alerting/slack"), "first receiver")
+                .help("keep `slack` for a Slack incoming webhook, or `webhook` for a receiver that reads Alertmanager's webhook JSON");
+            cx.push(p);
+        }
+        (None, None) => {
+            let p = cx
+                .problem(
+                    "catalog::alerting-receiver",
+                    cx.key("/alerting"),
+                    "`alerting` says nowhere to send alerts",
+                )
+                .label("no receiver")
+                .help("add `slack: {url_secret: <secret>/<key>}` for a Slack incoming webhook, or `webhook: {url_secret: <secret>/<key>}` for a generic one");
+            cx.push(p);
+        }
+        _ => {}
+    }
+    for key in a
+        .prometheus_labels
+        .iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .filter(|k| RESERVED_MONITORING_LABELS.contains(&k.as_str()))
+    {
+        let p = cx
+            .problem(
+                "catalog::reserved-label",
+                cx.key(&push_pointer("/alerting/prometheus_labels", key)),
+                format!("label `{key}` is set by gen"),
+            )
+            .label("reserved")
+            .help("remove it; gen names the service, the project and itself with it; select on another label such as `release`");
+        cx.push(p);
+    }
 }
 
 /// The `environments` block: overrides name existing services and things
@@ -257,10 +316,10 @@ fn kubernetes_strings(cx: &mut Ctx, c: &Catalog) {
             .help(format!("Kubernetes wants {rule}"));
         cx.push(p);
     };
-    for (ns, decl) in c.namespaces.iter().flatten() {
-        let lp = push_pointer(&push_pointer("/namespaces", ns), "labels");
-        for (k, v) in &decl.labels {
-            let at = push_pointer(&lp, k);
+    // A map of labels at `pointer`.
+    let labels = |cx: &mut Ctx, pointer: &str, map: &std::collections::BTreeMap<String, String>| {
+        for (k, v) in map {
+            let at = push_pointer(pointer, k);
             if !label_key(k) {
                 bad(
                     cx,
@@ -278,6 +337,10 @@ fn kubernetes_strings(cx: &mut Ctx, c: &Catalog) {
                 );
             }
         }
+    };
+    for (ns, decl) in c.namespaces.iter().flatten() {
+        let lp = push_pointer(&push_pointer("/namespaces", ns), "labels");
+        labels(cx, &lp, &decl.labels);
     }
     let secret_ref = |cx: &mut Ctx, pointer: &str, raw: &str| {
         let (secret, key) = raw.split_once('/').unwrap_or((raw, ""));
@@ -298,7 +361,15 @@ fn kubernetes_strings(cx: &mut Ctx, c: &Catalog) {
         }
     };
     if let Some(a) = &c.alerting {
-        secret_ref(cx, "/alerting/webhook_secret", &a.webhook_secret);
+        if let Some(sl) = &a.slack {
+            secret_ref(cx, "/alerting/slack/url_secret", &sl.url_secret);
+        }
+        if let Some(w) = &a.webhook {
+            secret_ref(cx, "/alerting/webhook/url_secret", &w.url_secret);
+        }
+        if let Some(map) = &a.prometheus_labels {
+            labels(cx, "/alerting/prometheus_labels", map);
+        }
     }
     for (name, s) in &c.services {
         let sp = push_pointer("/services", name);
@@ -332,7 +403,7 @@ fn services(cx: &mut Ctx, c: &Catalog) {
             let p = cx
                 .problem("catalog::alerts-without-receiver", cx.key(&at("alerts")), format!("`{name}` has alerts but the catalog says nowhere to send them"))
                 .label("no receiver")
-                .help("add `alerting: {webhook_secret: <secret>/<key>}` naming the Secret that holds the webhook URL");
+                .help("add `alerting: {slack: {url_secret: <secret>/<key>}}` (or `webhook:` for a generic webhook) naming the Secret that holds the URL");
             cx.push(p);
         }
         for (i, e) in s.egress.iter().enumerate() {

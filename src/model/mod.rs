@@ -56,7 +56,7 @@ pub struct Model {
     /// Argo CD delivery, if any.
     pub argocd: Option<crate::catalog::types::ArgoCd>,
     /// Alert delivery, if any.
-    pub alerting: Option<crate::catalog::types::Alerting>,
+    pub alerting: Option<AlertingModel>,
     /// The catalog's environments, sorted by name (empty in an environment's
     /// own model).
     pub environments: Vec<Environment>,
@@ -188,6 +188,65 @@ pub struct SecretRef {
     pub key: String,
 }
 
+impl SecretRef {
+    /// `secret/key` as the catalog writes it (checked by `check`).
+    pub fn parse(raw: &str) -> SecretRef {
+        let (secret, key) = raw.split_once('/').unwrap_or((raw, ""));
+        SecretRef {
+            secret: secret.to_owned(),
+            key: key.to_owned(),
+        }
+    }
+}
+
+/// Where alerts go, and how the cluster's Prometheus finds gen's rules and
+/// monitors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertingModel {
+    /// The one receiver.
+    pub receiver: Receiver,
+    /// Labels on every PrometheusRule and ServiceMonitor (the Prometheus's
+    /// `ruleSelector` / `serviceMonitorSelector`).
+    pub prometheus_labels: BTreeMap<String, String>,
+}
+
+/// The labels kube-prometheus-stack's Prometheus selects by default when the
+/// chart is installed as `kube-prometheus-stack`.
+pub const DEFAULT_PROMETHEUS_LABELS: [(&str, &str); 1] = [("release", "kube-prometheus-stack")];
+
+/// An Alertmanager receiver; the URL is read from a Secret mounted into
+/// Alertmanager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receiver {
+    /// Slack's own integration (`slack_configs`).
+    Slack {
+        /// The incoming webhook URL.
+        url: SecretRef,
+        /// Channel override.
+        channel: Option<String>,
+    },
+    /// Alertmanager's generic webhook JSON (`webhook_configs`).
+    Webhook {
+        /// The URL.
+        url: SecretRef,
+    },
+}
+
+/// The alerts of one service, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertsModel {
+    /// Minutes without a ready endpoint before the unavailable alert fires.
+    pub unavailable_minutes: u32,
+    /// 5xx percentage above which the error-rate alert fires.
+    pub error_rate: Option<u32>,
+    /// The metrics path Prometheus scrapes (a ServiceMonitor), when the
+    /// service is scraped: it has an `error_rate` or says where its metrics are.
+    pub metrics_path: Option<String>,
+}
+
+/// Spring Boot's Prometheus endpoint (Actuator + Micrometer).
+pub const DEFAULT_METRICS_PATH: &str = "/actuator/prometheus";
+
 /// Effective resources (all requests set).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourcesModel {
@@ -289,7 +348,7 @@ pub struct ServiceModel {
     /// Ids of the rules this service waives.
     pub waivers: Vec<String>,
     /// Alerts, if any.
-    pub alerts: Option<crate::catalog::types::Alerts>,
+    pub alerts: Option<AlertsModel>,
     /// Catalog pointer of the service, e.g. `/services/student`.
     pub pointer: String,
 }
@@ -468,16 +527,7 @@ fn resolve(parsed: &Parsed) -> Model {
         let secret_env = s
             .secret_env
             .iter()
-            .map(|(k, v)| {
-                let (secret, key) = v.split_once('/').unwrap_or((v, ""));
-                (
-                    k.clone(),
-                    SecretRef {
-                        secret: secret.to_owned(),
-                        key: key.to_owned(),
-                    },
-                )
-            })
+            .map(|(k, v)| (k.clone(), SecretRef::parse(v)))
             .collect();
         let mut calls = s.calls.clone();
         calls.sort();
@@ -561,7 +611,16 @@ fn resolve(parsed: &Parsed) -> Model {
                 e
             },
             waivers: s.waivers.iter().map(|w| w.rule.clone()).collect(),
-            alerts: s.alerts.clone(),
+            alerts: s.alerts.as_ref().map(|a| AlertsModel {
+                unavailable_minutes: a.unavailable_minutes.unwrap_or(5),
+                error_rate: a.error_rate,
+                metrics_path: (a.error_rate.is_some() || a.metrics.is_some()).then(|| {
+                    a.metrics
+                        .as_ref()
+                        .and_then(|m| m.path.clone())
+                        .unwrap_or_else(|| DEFAULT_METRICS_PATH.to_owned())
+                }),
+            }),
             pointer,
         });
     }
@@ -575,7 +634,24 @@ fn resolve(parsed: &Parsed) -> Model {
         k3s,
         aws: c.cluster.as_ref().and_then(|cl| cl.aws.clone()),
         argocd: c.gitops.as_ref().map(|g| g.argocd.clone()),
-        alerting: c.alerting.clone(),
+        alerting: c.alerting.as_ref().map(|a| AlertingModel {
+            // `check` refuses anything but exactly one receiver.
+            receiver: match (&a.slack, &a.webhook) {
+                (Some(sl), _) => Receiver::Slack {
+                    url: SecretRef::parse(&sl.url_secret),
+                    channel: sl.channel.clone(),
+                },
+                (None, w) => Receiver::Webhook {
+                    url: SecretRef::parse(w.as_ref().map_or("", |w| w.url_secret.as_str())),
+                },
+            },
+            prometheus_labels: a.prometheus_labels.clone().unwrap_or_else(|| {
+                DEFAULT_PROMETHEUS_LABELS
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            }),
+        }),
         environments: Vec::new(),
         environment: None,
     }

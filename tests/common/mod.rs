@@ -108,3 +108,20 @@ pub fn peer_tool(name: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// A tool scripts/test.sh installs into `./.tools/bin` (promtool, amtool,
+/// hclfmt). Missing: skip with a message, or fail when `GEN_REQUIRE_PEERS`
+/// is set.
+pub fn local_tool(name: &str, installer: &str) -> Option<PathBuf> {
+    let p = root().join(".tools/bin").join(name);
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
+        "{} is missing; run `bash {installer}`",
+        p.display()
+    );
+    eprintln!("skipping: {} not installed (bash {installer})", p.display());
+    None
+}
