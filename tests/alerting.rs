@@ -344,14 +344,12 @@ fn promtool_unit_tests_fire_each_alert_when_it_should_and_only_then() {
     assert!(tested > 20, "only {tested} cases");
 }
 
-/// In examples/msa-k3s the Prometheus is a catalog service that `calls` the
-/// monitored ones: each ServiceMonitor's port is one the service's
-/// NetworkPolicy admits the Prometheus pods to (docs/catalog.md says what a
-/// Prometheus outside the catalog needs).
-#[test]
-fn the_example_prometheus_may_reach_every_monitored_port() {
-    let out = common::root().join("examples/msa-k3s/out");
-    let mut checked = 0;
+/// The container port each ServiceMonitor of the tree `out` scrapes, after
+/// checking that every Service the monitor selects (a canary's second
+/// included) has the endpoint's port, and that its `targetPort` names a port
+/// of every Deployment (track) of the service: (namespace, service, port).
+fn scraped_ports(out: &Path) -> Vec<(String, String, Value)> {
+    let mut scraped = Vec::new();
     for e in walkdir::WalkDir::new(out.join("monitoring")).sort_by_file_name() {
         let e = e.unwrap();
         if !e.file_type().is_file() || e.file_name() == "alertmanager.yaml" {
@@ -366,37 +364,167 @@ fn the_example_prometheus_may_reach_every_monitored_port() {
                 m["metadata"]["name"].as_str().unwrap(),
             );
             let port_name = &m["spec"]["endpoints"][0]["port"];
+            let selector = m["spec"]["selector"]["matchLabels"].as_object().unwrap();
             let objs = documents(&out.join(format!("manifests/{ns}/{svc}.yaml")));
-            let service = objs
+            let selected = |o: &&Value| {
+                selector
+                    .iter()
+                    .all(|(k, v)| &o["metadata"]["labels"][k.as_str()] == v)
+            };
+            let services: Vec<&Value> = objs
                 .iter()
-                .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == svc)
-                .unwrap();
-            let port = service["spec"]["ports"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|p| &p["name"] == port_name)
-                .unwrap_or_else(|| panic!("{svc}: no Service port {port_name}"))["port"]
-                .clone();
-            let policy = objs.iter().find(|o| o["kind"] == "NetworkPolicy").unwrap();
-            let admitted = policy["spec"]["ingress"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| {
-                    r["ports"]
+                .filter(|o| o["kind"] == "Service")
+                .filter(selected)
+                .collect();
+            let deployments: Vec<&Value> =
+                objs.iter().filter(|o| o["kind"] == "Deployment").collect();
+            assert!(!services.is_empty() && !deployments.is_empty(), "{svc}");
+            let mut numbers = Vec::new();
+            for service in services {
+                let port = service["spec"]["ports"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| &p["name"] == port_name)
+                    .unwrap_or_else(|| {
+                        panic!("{}: no port {port_name}", service["metadata"]["name"])
+                    });
+                for d in &deployments {
+                    let container = d["spec"]["template"]["spec"]["containers"][0]["ports"]
                         .as_array()
-                        .is_some_and(|ps| ps.iter().any(|p| p["port"] == port))
-                        && r["from"].as_array().unwrap().iter().any(|f| {
-                            f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-                                == "monitoring"
-                                && f["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
-                                    == "prometheus"
-                        })
-                });
-            assert!(admitted, "{svc}: Prometheus may not reach port {port}");
-            checked += 1;
+                        .unwrap()
+                        .iter()
+                        .find(|p| p["name"] == port["targetPort"])
+                        .unwrap_or_else(|| {
+                            panic!(
+                                "{}: no container port {}",
+                                d["metadata"]["name"], port["targetPort"]
+                            )
+                        });
+                    numbers.push(container["containerPort"].clone());
+                }
+            }
+            numbers.dedup();
+            assert_eq!(numbers.len(), 1, "{svc}: scraped on {numbers:?}");
+            scraped.push((ns.to_owned(), svc.to_owned(), numbers.remove(0)));
         }
     }
-    assert_eq!(checked, 2);
+    scraped
+}
+
+/// Whether a NetworkPolicy's rules (`ingress` with `from`, or `egress` with
+/// `to`) let the pods named `name` in namespace `ns` through on `port`.
+fn lets_through(policy: &Value, dir: &str, ns: &str, name: &str, port: &Value) -> bool {
+    let peers = if dir == "ingress" { "from" } else { "to" };
+    policy["spec"][dir].as_array().unwrap().iter().any(|r| {
+        r["ports"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| &p["port"] == port))
+            && r[peers].as_array().unwrap().iter().any(|f| {
+                f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == ns
+                    && f["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == name
+            })
+    })
+}
+
+/// Each port that a ServiceMonitor of `out` scrapes is one that the
+/// service's NetworkPolicy admits the Prometheus pods (a catalog service
+/// `prom` in namespace `prom_ns` that `calls` the monitored ones) to, and
+/// that the Prometheus's own policy lets it reach. Returns how many monitors.
+fn prometheus_reaches_every_scraped_port(out: &Path, prom_ns: &str, prom: &str) -> usize {
+    let prom_policy = documents(&out.join(format!("manifests/{prom_ns}/{prom}.yaml")))
+        .into_iter()
+        .find(|o| o["kind"] == "NetworkPolicy")
+        .unwrap();
+    let scraped = scraped_ports(out);
+    for (ns, svc, port) in &scraped {
+        let objs = documents(&out.join(format!("manifests/{ns}/{svc}.yaml")));
+        let policy = objs.iter().find(|o| o["kind"] == "NetworkPolicy").unwrap();
+        assert!(
+            lets_through(policy, "ingress", prom_ns, prom, port),
+            "{svc}: Prometheus may not reach port {port}"
+        );
+        assert!(
+            lets_through(&prom_policy, "egress", ns, svc, port),
+            "{prom}: may not connect to {svc} on port {port}"
+        );
+    }
+    scraped.len()
+}
+
+/// In examples/msa-k3s the Prometheus is a catalog service that `calls` the
+/// monitored ones: each ServiceMonitor's port is one the service's
+/// NetworkPolicy admits the Prometheus pods to (docs/catalog.md says what a
+/// Prometheus outside the catalog needs).
+#[test]
+fn the_example_prometheus_may_reach_every_monitored_port() {
+    let out = common::root().join("examples/msa-k3s/out");
+    assert_eq!(
+        prometheus_reaches_every_scraped_port(&out, "monitoring", "prometheus"),
+        2
+    );
+}
+
+/// `alerts.metrics.port`: a separate management port (Spring's
+/// `management.server.port`) is what the ServiceMonitor scrapes, on every
+/// track of every strategy, and a Prometheus that calls the service gets
+/// through both NetworkPolicies to it; a service without one is still
+/// scraped on its port.
+#[test]
+fn a_separate_metrics_port_is_scraped_and_let_through() {
+    let catalog = r#"
+version: 1
+project: shop
+namespaces: {shop: {}, monitoring: {}}
+ingress: {host: shop.example, class: nginx}
+defaults: {namespace: shop}
+services:
+  rolling:
+    image: registry.example/rolling:1.0.0-abc1234
+    port: 8080
+    alerts: {error_rate: 5, metrics: {port: 8081}}
+  blue-green:
+    image: registry.example/bg:1.0.0-abc1234
+    port: 8080
+    alerts: {metrics: {port: 9100, path: /metrics}}
+    strategy: {type: blue-green, live: green, green_image: registry.example/bg:1.1.0-abc1234}
+  canary:
+    image: registry.example/canary:1.0.0-abc1234
+    port: 8080
+    routes: [/]
+    alerts: {error_rate: 5, metrics: {port: 8081}}
+    strategy: {type: canary, canary_image: registry.example/canary:1.1.0-abc1234, canary_weight: 20}
+  plain:
+    image: registry.example/plain:1.0.0-abc1234
+    port: 8080
+    alerts: {error_rate: 5}
+  prometheus:
+    namespace: monitoring
+    image: quay.io/prometheus/prometheus:v3.5.0
+    port: 9090
+    calls: [rolling, blue-green, canary, plain]
+alerting:
+  webhook: {url_secret: hooks/url}
+"#;
+    let compiled = gen::compile("catalog.yaml", catalog.as_bytes())
+        .unwrap_or_else(|e| panic!("the catalog does not compile: {e:?}"));
+    let dir = tempfile::tempdir().unwrap();
+    gen::write::write_tree(dir.path(), &compiled.tree).unwrap();
+    let mut scraped = scraped_ports(dir.path());
+    scraped.sort_by(|a, b| a.1.cmp(&b.1));
+    let want = [
+        ("blue-green", 9100),
+        ("canary", 8081),
+        ("plain", 8080),
+        ("rolling", 8081),
+    ];
+    let got: Vec<(&str, Value)> = scraped
+        .iter()
+        .map(|(_, s, p)| (s.as_str(), p.clone()))
+        .collect();
+    assert_eq!(got, want.map(|(s, p)| (s, json!(p))));
+    assert_eq!(
+        prometheus_reaches_every_scraped_port(dir.path(), "monitoring", "prometheus"),
+        4
+    );
 }

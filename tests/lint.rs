@@ -142,6 +142,21 @@ fn a_waiver_silences_its_rule_for_its_service_only() {
     assert_eq!(r.waived, vec![("port-privileged", "a".to_owned())]);
 }
 
+/// A separate metrics port is bound by the same non-root process: below
+/// 1024 it fails the same way, and the finding points at it.
+#[test]
+fn a_privileged_metrics_port_is_found_at_its_key() {
+    let src = "version: 1\nproject: shop\nservices:\n  a:\n    image: ghcr.io/shop/a:1.0.0\n    port: 8080\n    alerts: {metrics: {port: 81}}\nalerting: {webhook: {url_secret: h/u}}\n";
+    let r = lint_text(src, &only(&["port-privileged"]));
+    let hits: Vec<(usize, usize)> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "port-privileged")
+        .map(|f| f.line_col())
+        .collect();
+    assert_eq!(hits, vec![(7, 30)]);
+}
+
 #[test]
 fn json_and_github_formats() {
     let r = lint_text(BAD, &two());

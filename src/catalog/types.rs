@@ -355,7 +355,8 @@ pub struct Alerts {
     pub unavailable_minutes: Option<u32>,
     /// Where Prometheus scrapes the service's metrics (the ServiceMonitor).
     /// Default: the service's port, path `/actuator/prometheus` (Spring Boot
-    /// with Micrometer's Prometheus registry).
+    /// with Micrometer's Prometheus registry); `port` for a separate
+    /// management port (Spring's `management.server.port`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
 }
@@ -368,6 +369,12 @@ pub struct Metrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = ROUTE), length(max = 1024))]
     pub path: Option<String>,
+    /// Container port the metrics are served on when it is not the
+    /// service's `port` (1-65535), e.g. `8081` for Spring's
+    /// `management.server.port`. Default: the service's `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
 }
 
 /// GitOps delivery of the charts.

@@ -37,7 +37,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::helm::values::{Controller, ImageValues, ProbeKind, ProbeValues, StrategyKind, Values};
+use super::helm::values::{
+    Controller, ImageValues, ProbeKind, ProbeValues, StrategyKind, Values, METRICS_PORT_NAME,
+};
 use super::k3s::REDIRECT_MIDDLEWARE;
 use super::{EmitError, Tree, HEADER};
 use crate::model::Model;
@@ -407,6 +409,14 @@ fn config_map(v: &Values, r: &Release) -> ConfigMap {
     }
 }
 
+/// The ports of the container and of each Service, by name: the service's
+/// port, then its own metrics port when it has one.
+fn named_ports(v: &Values) -> Vec<(&str, u32)> {
+    let mut ports = vec![(v.service.port_name.as_str(), v.service.port)];
+    ports.extend(v.service.metrics_port.map(|p| (METRICS_PORT_NAME, p)));
+    ports
+}
+
 fn services(v: &Values, r: &Release) -> Vec<Service> {
     let mut list = vec![(r.name.to_owned(), live_track(v))];
     if v.strategy.kind == StrategyKind::Canary {
@@ -423,13 +433,18 @@ fn services(v: &Values, r: &Release) -> Vec<Service> {
                 spec: Some(ServiceSpec {
                     type_: Some("ClusterIP".into()),
                     selector: Some(selector),
-                    ports: Some(vec![ServicePort {
-                        name: Some(v.service.port_name.clone()),
-                        port: to_i32(v.service.port),
-                        target_port: Some(IntOrString::String(v.service.port_name.clone())),
-                        protocol: Some("TCP".into()),
-                        ..Default::default()
-                    }]),
+                    ports: Some(
+                        named_ports(v)
+                            .into_iter()
+                            .map(|(name, port)| ServicePort {
+                                name: Some(name.into()),
+                                port: to_i32(port),
+                                target_port: Some(IntOrString::String(name.into())),
+                                protocol: Some("TCP".into()),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    ),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -528,12 +543,17 @@ fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
         name: r.chart.to_owned(),
         image: Some(t.image.reference()),
         image_pull_policy: Some(v.image_pull_policy.as_str().into()),
-        ports: Some(vec![ContainerPort {
-            name: Some(port.into()),
-            container_port: to_i32(v.service.port),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
+        ports: Some(
+            named_ports(v)
+                .into_iter()
+                .map(|(name, port)| ContainerPort {
+                    name: Some(name.into()),
+                    container_port: to_i32(port),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
         env_from: (!v.env.is_empty()).then(|| {
             vec![EnvFromSource {
                 config_map_ref: Some(ConfigMapEnvSource {
@@ -895,6 +915,11 @@ fn tcp(port: u32) -> NetworkPolicyPort {
     }
 }
 
+/// A service's port and, when it has one, its own metrics port.
+fn tcp_with_metrics(port: u32, metrics: Option<u32>) -> Vec<NetworkPolicyPort> {
+    std::iter::once(port).chain(metrics).map(tcp).collect()
+}
+
 fn name_label(service: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("app.kubernetes.io/name".to_owned(), service.to_owned())])
 }
@@ -944,7 +969,9 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
                     .map(|p| pod_peer(&p.namespace, name_label(&p.service)))
                     .collect(),
             ),
-            ports: Some(vec![tcp(port)]),
+            // Callers reach the metrics port too: a Prometheus that calls
+            // this service scrapes it there.
+            ports: Some(tcp_with_metrics(port, v.service.metrics_port)),
         });
     }
     let mut egress = vec![NetworkPolicyEgressRule {
@@ -972,7 +999,7 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
     for p in &np.to {
         egress.push(NetworkPolicyEgressRule {
             to: Some(vec![pod_peer(&p.namespace, name_label(&p.service))]),
-            ports: Some(vec![tcp(p.port.unwrap_or(0))]),
+            ports: Some(tcp_with_metrics(p.port.unwrap_or(0), p.metrics_port)),
         });
     }
     for e in &np.egress {

@@ -2,13 +2,15 @@
 //! service whose alerts read its own metrics (`error_rate`, or `metrics`
 //! set). The monitor selects the service's Services by the chart's selector
 //! labels, so a canary's second Service is scraped too, and scrapes the
-//! Service port by name; Prometheus then labels every series with
+//! Service port by name (`metrics` when the service serves its metrics on a
+//! port of its own, else the service's port); Prometheus then labels every series with
 //! `namespace` and `service` (the Service's name), which the error-rate rule
 //! reads. Checked against the CRD subset in
 //! `schemas/servicemonitor.schema.json`.
 
 use serde_json::{json, Value};
 
+use super::helm::values::METRICS_PORT_NAME;
 use super::helm::Values;
 use super::EmitError;
 use crate::model::{Model, ServiceModel};
@@ -59,7 +61,11 @@ pub fn service_monitor(
                 "app.kubernetes.io/instance": svc.name,
             }},
             "endpoints": [{
-                "port": values.service.port_name,
+                "port": if values.service.metrics_port.is_some() {
+                    METRICS_PORT_NAME
+                } else {
+                    values.service.port_name.as_str()
+                },
                 "path": path,
             }],
         },

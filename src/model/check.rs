@@ -389,6 +389,34 @@ fn kubernetes_strings(cx: &mut Ctx, c: &Catalog) {
     }
 }
 
+/// A separate metrics port must not be the service's `port` (the only other
+/// port a service exposes): the container and the Service would carry one
+/// number twice under two names.
+fn metrics_port(cx: &mut Ctx, sp: &str, s: &Service) {
+    let Some(m) = s.alerts.as_ref().and_then(|a| a.metrics.as_ref()?.port) else {
+        return;
+    };
+    if m != s.port {
+        return;
+    }
+    let at = push_pointer(
+        &push_pointer(&push_pointer(sp, "alerts"), "metrics"),
+        "port",
+    );
+    let p = cx
+        .problem(
+            "catalog::metrics-port",
+            cx.val(&at),
+            format!("`alerts.metrics.port` ({m}) is the service's `port`"),
+        )
+        .label("metrics port")
+        .note(cx.val(&push_pointer(sp, "port")), "service port")
+        .help(format!(
+            "drop `metrics.port` when the metrics are served on port {m}, or set it to the separate management port (e.g. Spring's `management.server.port`)"
+        ));
+    cx.push(p);
+}
+
 fn services(cx: &mut Ctx, c: &Catalog) {
     for (name, s) in &c.services {
         let sp = push_pointer("/services", name);
@@ -406,6 +434,7 @@ fn services(cx: &mut Ctx, c: &Catalog) {
                 .help("add `alerting: {slack: {url_secret: <secret>/<key>}}` (or `webhook:` for a generic webhook) naming the Secret that holds the URL");
             cx.push(p);
         }
+        metrics_port(cx, &sp, s);
         for (i, e) in s.egress.iter().enumerate() {
             cidr(
                 cx,

@@ -242,6 +242,10 @@ pub struct AlertsModel {
     /// The metrics path Prometheus scrapes (a ServiceMonitor), when the
     /// service is scraped: it has an `error_rate` or says where its metrics are.
     pub metrics_path: Option<String>,
+    /// The container port the metrics are served on, when it is not the
+    /// service's port: the pods, the Services and the NetworkPolicies then
+    /// carry a second port named `metrics`.
+    pub metrics_port: Option<u16>,
 }
 
 /// Spring Boot's Prometheus endpoint (Actuator + Micrometer).
@@ -620,6 +624,11 @@ fn resolve(parsed: &Parsed) -> Model {
                         .and_then(|m| m.path.clone())
                         .unwrap_or_else(|| DEFAULT_METRICS_PATH.to_owned())
                 }),
+                metrics_port: a
+                    .metrics
+                    .as_ref()
+                    .and_then(|m| m.port)
+                    .map(|p| u16::try_from(p).unwrap_or(u16::MAX)),
             }),
             pointer,
         });

@@ -206,7 +206,16 @@ pub struct ServiceValues {
     /// Port name: `http`, or `tcp` for non-HTTP services.
     #[schemars(regex(pattern = "^(http|tcp)$"))]
     pub port_name: String,
+    /// A second port, named `metrics`, that Prometheus scrapes (the
+    /// container, every Service of the chart and the NetworkPolicy carry
+    /// it); absent when the metrics are served on `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub metrics_port: Option<u32>,
 }
+
+/// Name of the metrics port in the container and the Services.
+pub const METRICS_PORT_NAME: &str = "metrics";
 
 /// The two probes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -462,6 +471,11 @@ pub struct ServicePeer {
     /// Its container port (for `to`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u32>,
+    /// Its metrics port, when it has its own (for `to`): a caller may
+    /// scrape it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub metrics_port: Option<u32>,
 }
 
 /// A network and port outside the cluster.
@@ -481,6 +495,14 @@ pub struct CidrPeer {
 pub struct ServiceAccountValues {
     /// Annotations, e.g. `eks.amazonaws.com/role-arn` for IAM roles.
     pub annotations: BTreeMap<String, String>,
+}
+
+/// The service's own metrics port, when its metrics are not on its port.
+fn metrics_port(s: &ServiceModel) -> Option<u32> {
+    s.alerts
+        .as_ref()
+        .and_then(|a| a.metrics_port)
+        .map(u32::from)
 }
 
 fn probe(p: &ProbeModel, delay: u32, period: u32) -> ProbeValues {
@@ -733,6 +755,7 @@ impl Values {
                 namespace: s.namespace.clone(),
                 service: s.name.clone(),
                 port: None,
+                metrics_port: None,
             })
             .collect();
         let to = svc
@@ -743,6 +766,7 @@ impl Values {
                 namespace: s.namespace.clone(),
                 service: s.name.clone(),
                 port: Some(u32::from(s.port)),
+                metrics_port: metrics_port(s),
             })
             .collect();
 
@@ -757,6 +781,7 @@ impl Values {
             service: ServiceValues {
                 port: u32::from(svc.port),
                 port_name: port_name.to_owned(),
+                metrics_port: metrics_port(svc),
             },
             resources,
             probes: ProbesValues {
