@@ -17,17 +17,7 @@ fn venv(var: &str, default: &str) -> PathBuf {
 }
 
 fn tool(dir: &Path, name: &str) -> Option<PathBuf> {
-    let p = dir.join("bin").join(name);
-    if p.is_file() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
-        "{} is missing; run `bash scripts/test.sh`",
-        p.display()
-    );
-    eprintln!("skipping: {} not installed", p.display());
-    None
+    common::tool_in(dir, name, "scripts/test.sh")
 }
 
 struct Topology {

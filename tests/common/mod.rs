@@ -113,7 +113,13 @@ pub fn peer_tool(name: &str) -> Option<PathBuf> {
 /// hclfmt). Missing: skip with a message, or fail when `GEN_REQUIRE_PEERS`
 /// is set.
 pub fn local_tool(name: &str, installer: &str) -> Option<PathBuf> {
-    let p = root().join(".tools/bin").join(name);
+    tool_in(&root().join(".tools"), name, installer)
+}
+
+/// `DIR/bin/NAME` (a venv's or `./.tools`'), which `installer` puts there.
+/// Missing: skip with a message, or fail when `GEN_REQUIRE_PEERS` is set.
+pub fn tool_in(dir: &Path, name: &str, installer: &str) -> Option<PathBuf> {
+    let p = dir.join("bin").join(name);
     if p.is_file() {
         return Some(p);
     }
