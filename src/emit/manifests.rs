@@ -505,7 +505,13 @@ fn sha256_hex(s: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
+/// Labels of a track's pods and their selector: the release's, plus the
+/// track and the track image's version.
+fn track_labels(
+    v: &Values,
+    r: &Release,
+    t: &Track,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut selector = selector_labels(r);
     let mut l = labels(v, r);
     if !t.track.is_empty() {
@@ -518,10 +524,22 @@ fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
     } else {
         l.insert("app.kubernetes.io/version".into(), version);
     }
+    (l, selector)
+}
+
+/// Annotations of every pod of the release (`gen.podAnnotations`): the
+/// catalog's, plus checksums that roll the pods when their configuration
+/// changes.
+fn pod_annotations(v: &Values) -> BTreeMap<String, String> {
     let mut annotations = v.pod_annotations.clone();
     if !v.env.is_empty() {
         annotations.insert("checksum/env".into(), sha256_hex(&go_json(&v.env)));
     }
+    annotations
+}
+
+/// The service's container running `image` (`gen.container`).
+fn container(v: &Values, r: &Release, image: &ImageValues) -> Container {
     let env: Vec<EnvVar> = v
         .secret_env
         .iter()
@@ -539,9 +557,9 @@ fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
         })
         .collect();
     let port = v.service.port_name.as_str();
-    let container = Container {
+    Container {
         name: r.chart.to_owned(),
-        image: Some(t.image.reference()),
+        image: Some(image.reference()),
         image_pull_policy: Some(v.image_pull_policy.as_str().into()),
         ports: Some(
             named_ports(v)
@@ -574,8 +592,20 @@ fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
             ..Default::default()
         }]),
         ..Default::default()
-    };
-    let spread = t.autoscaled || t.replicas > 1;
+    }
+}
+
+/// The pod template every workload kind of the release shares
+/// (`gen.podSpec`): `labels` on the pods, `selector` for spreading them
+/// over nodes and zones when `spread`.
+fn pod_template(
+    v: &Values,
+    r: &Release,
+    image: &ImageValues,
+    labels: BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+    spread: bool,
+) -> PodTemplateSpec {
     let topology = spread.then(|| {
         ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
             .into_iter()
@@ -591,6 +621,41 @@ fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
             })
             .collect()
     });
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels),
+            annotations: non_empty(&pod_annotations(v)),
+            ..Default::default()
+        }),
+        spec: Some(PodSpec {
+            service_account_name: Some(r.name.to_owned()),
+            automount_service_account_token: Some(false),
+            image_pull_secrets: (!v.image_pull_secrets.is_empty()).then(|| {
+                v.image_pull_secrets
+                    .iter()
+                    .map(|s| LocalObjectReference {
+                        name: s.name.clone(),
+                    })
+                    .collect()
+            }),
+            security_context: Some(v.pod_security_context.clone()),
+            containers: vec![container(v, r, image)],
+            volumes: Some(vec![Volume {
+                name: "tmp".into(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Default::default()
+            }]),
+            topology_spread_constraints: topology,
+            node_selector: non_empty(&v.node_selector),
+            tolerations: (!v.tolerations.is_empty()).then(|| v.tolerations.clone()),
+            ..Default::default()
+        }),
+    }
+}
+
+fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
+    let (l, selector) = track_labels(v, r, t);
+    let spread = t.autoscaled || t.replicas > 1;
     Deployment {
         metadata: meta(&t.name, r, l.clone()),
         spec: Some(DeploymentSpec {
@@ -607,36 +672,7 @@ fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
                     max_unavailable: Some(v.strategy.rolling_update.max_unavailable.clone()),
                 }),
             }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(l),
-                    annotations: non_empty(&annotations),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(r.name.to_owned()),
-                    automount_service_account_token: Some(false),
-                    image_pull_secrets: (!v.image_pull_secrets.is_empty()).then(|| {
-                        v.image_pull_secrets
-                            .iter()
-                            .map(|s| LocalObjectReference {
-                                name: s.name.clone(),
-                            })
-                            .collect()
-                    }),
-                    security_context: Some(v.pod_security_context.clone()),
-                    containers: vec![container],
-                    volumes: Some(vec![Volume {
-                        name: "tmp".into(),
-                        empty_dir: Some(EmptyDirVolumeSource::default()),
-                        ..Default::default()
-                    }]),
-                    topology_spread_constraints: topology,
-                    node_selector: non_empty(&v.node_selector),
-                    tolerations: (!v.tolerations.is_empty()).then(|| v.tolerations.clone()),
-                    ..Default::default()
-                }),
-            },
+            template: pod_template(v, r, t.image, l, &selector, spread),
             ..Default::default()
         }),
         ..Default::default()

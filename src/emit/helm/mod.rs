@@ -27,7 +27,7 @@ pub use values::Values;
 pub const CHART_VERSION: &str = "0.1.0";
 
 /// The static chart files: path inside the chart -> contents.
-pub const BLUEPRINTS: [(&str, &str); 11] = [
+pub const BLUEPRINTS: &[(&str, &str)] = &[
     (
         ".helmignore",
         include_str!("../../../blueprints/chart/.helmignore"),
@@ -35,6 +35,10 @@ pub const BLUEPRINTS: [(&str, &str); 11] = [
     (
         "templates/_helpers.tpl",
         include_str!("../../../blueprints/chart/templates/_helpers.tpl"),
+    ),
+    (
+        "templates/_pod.tpl",
+        include_str!("../../../blueprints/chart/templates/_pod.tpl"),
     ),
     (
         "templates/NOTES.txt",
@@ -119,7 +123,7 @@ pub fn emit(
             format!("{base}/values.schema.json"),
             values_schema_text(latest_waived(svc))?,
         );
-        for (path, contents) in BLUEPRINTS {
+        for &(path, contents) in BLUEPRINTS {
             tree.insert(format!("{base}/{path}"), contents);
         }
         for (e, (env_values, _)) in model.environments.iter().zip(environments) {
