@@ -106,6 +106,16 @@ pub const KINDS: &[Kind] = &[
         "networkpolicies",
         true,
     ),
+    // With the ServiceAccounts: the pods' API access is in place when they start.
+    kind(1, "rbac.authorization.k8s.io", "v1", "Role", "roles", true),
+    kind(
+        1,
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+    ),
     kind(2, "apps", "v1", "Deployment", "deployments", true),
     kind(
         3,
