@@ -106,6 +106,16 @@ pub const KINDS: &[Kind] = &[
         "networkpolicies",
         true,
     ),
+    // With the ServiceAccounts: the pods' API access is in place when they start.
+    kind(1, "rbac.authorization.k8s.io", "v1", "Role", "roles", true),
+    kind(
+        1,
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+    ),
     kind(2, "apps", "v1", "Deployment", "deployments", true),
     kind(
         3,
@@ -471,7 +481,8 @@ mod tests {
     #[test]
     fn parent_round_trips_its_members() {
         let a = ApplySet::for_project("p", "apps");
-        let kinds: BTreeSet<Kind> = [KINDS[2], KINDS[5]].into_iter().collect();
+        let deployment = Kind::of("apps/v1", "Deployment").expect("a kind gen applies");
+        let kinds: BTreeSet<Kind> = [KINDS[2], deployment].into_iter().collect();
         let ns: BTreeSet<String> = ["platform".into(), "apps".into()].into_iter().collect();
         let mut members = Members::of(&kinds, &ns);
         members.group_kinds.insert("Widget.example.com".into());

@@ -790,6 +790,10 @@ pub struct Defaults {
     /// Default strategy; a service's own `strategy` overrides key by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
+    /// Default registry credential Secrets of every service's pods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = DNS_SUBDOMAIN), length(max = 253)))]
+    pub image_pull_secrets: Vec<String>,
 }
 
 /// One containerised service.
@@ -871,6 +875,111 @@ pub struct Service {
     /// waived, e.g. `[{rule: image-latest, reason: "vendor ships only latest"}]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<Waiver>,
+    /// The container's entrypoint, replacing the image's `ENTRYPOINT`, e.g.
+    /// `[java, -jar, /app.jar]`. Passed as written (no shell).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(max = 4096)))]
+    pub command: Vec<String>,
+    /// Arguments to the entrypoint, replacing the image's `CMD`, e.g.
+    /// `[--config.file=/etc/prometheus/prometheus.yml]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(max = 4096)))]
+    pub args: Vec<String>,
+    /// Extra named container ports (name -> port), e.g. `{admin: 8081}`, on
+    /// the container and the Service; the services that call this one may
+    /// reach them. Names: at most 15 of `a-z`, `0-9`, `-` with a letter
+    /// (IANA service names), not `http` or `tcp` (the main port's). A port
+    /// named `metrics` is the one `alerts.metrics.port` names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": PORT_NAME, "maxLength": 15 }))]
+    #[schemars(extend("additionalProperties" = { "type": "integer", "minimum": 1, "maximum": 65535 }))]
+    pub ports: BTreeMap<String, u32>,
+    /// Configuration files (absolute path -> content), mounted read-only
+    /// from a ConfigMap `<service>-files`; a change of content rolls the
+    /// pods. At most 1 MiB in all; not under `/tmp`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": FILE_PATH, "maxLength": 1024 }))]
+    pub files: BTreeMap<String, String>,
+    /// Secrets holding registry credentials (e.g. for a private ECR
+    /// registry), by name; replaces `defaults.image_pull_secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(regex(pattern = DNS_SUBDOMAIN), length(max = 253)))]
+    pub image_pull_secrets: Option<Vec<String>>,
+    /// The pods' ServiceAccount: annotations (e.g. an IAM role for IRSA)
+    /// and the namespaced API access it is granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccountSpec>,
+    /// Overrides of the pod's security settings for images that need them
+    /// (lint reports each; a waiver must say why). Pods still run as
+    /// non-root without privilege escalation and with every capability dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<SecurityOverride>,
+    /// Name of the Service (and the DNS name callers use) when it is not
+    /// the service's name, e.g. `eureka` for a service `discovery`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = SERVICE_NAME), length(max = 53))]
+    pub service_name: Option<String>,
+}
+
+/// Regex for an extra port's name (IANA service name syntax; `check`
+/// also wants a letter and no `--`).
+pub const PORT_NAME: &str = "^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$";
+/// Regex for a configuration file's path: absolute, no empty component.
+pub const FILE_PATH: &str = "^(/[A-Za-z0-9._-]+)+$";
+
+/// The ServiceAccount of a service's pods.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountSpec {
+    /// Annotations, e.g. `{eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/app}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Namespaced API access (a Role bound to the ServiceAccount), e.g.
+    /// `[{resources: [endpoints, services], verbs: [get, list, watch]}]`
+    /// for service discovery. The pods then mount the account's token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RbacRule>,
+}
+
+/// One RBAC rule of a Role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RbacRule {
+    /// API groups, `""` for the core group (default `[""]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(regex(pattern = "^(\\*|[a-z0-9.-]*)$"), length(max = 253)))]
+    pub api_groups: Option<Vec<String>>,
+    /// Resources, e.g. `[endpoints, pods]` or `pods/log`.
+    #[schemars(
+        length(min = 1),
+        inner(regex(pattern = "^(\\*|[a-z0-9.-]+(/[a-z0-9.-]+)?)$"))
+    )]
+    pub resources: Vec<String>,
+    /// Verbs, e.g. `[get, list, watch]`.
+    #[schemars(length(min = 1), inner(regex(pattern = "^(\\*|[a-z]+)$")))]
+    pub verbs: Vec<String>,
+    /// Only these objects (by name); default every object.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1, max = 253)))]
+    pub resource_names: Vec<String>,
+}
+
+/// Security settings a service overrides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityOverride {
+    /// User id the container runs as (default 10001; 0, root, is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub run_as_user: Option<u32>,
+    /// Group id of the container and of its volumes (default 10001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
+    pub run_as_group: Option<u32>,
+    /// `false` lets the container write its root filesystem (default true:
+    /// read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only_root_filesystem: Option<bool>,
 }
 
 /// An allowed connection to a destination outside the cluster.

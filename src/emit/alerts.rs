@@ -32,7 +32,8 @@ pub fn rule(model: &Model, svc: &ServiceModel) -> Option<Value> {
     // colour only): alert when it has no ready endpoint. Without the
     // Service's `kube_endpoint_info` (kube-state-metrics down) it stays
     // quiet rather than firing for every service.
-    let endpoint = format!("namespace=\"{ns}\", endpoint=\"{name}\"");
+    let svc_name = &svc.service_name;
+    let endpoint = format!("namespace=\"{ns}\", endpoint=\"{svc_name}\"");
     let mut rules = vec![json!({
         "alert": format!("{}Unavailable", super::camel(name)),
         "expr": format!(
@@ -42,15 +43,17 @@ pub fn rule(model: &Model, svc: &ServiceModel) -> Option<Value> {
         "labels": labels("critical"),
         "annotations": {
             "summary": format!("{name} has no ready pod behind its Service"),
-            "description": format!("The Service {name} in {ns} has had no ready endpoint for {minutes} minutes: requests to it fail."),
+            "description": format!("The Service {svc_name} in {ns} has had no ready endpoint for {minutes} minutes: requests to it fail."),
         },
     })];
     if let Some(pct) = a.error_rate {
         // The ServiceMonitor labels series with the Service's name; a
         // canary's traffic also reaches `<name>-canary`.
         let services = match svc.strategy {
-            StrategyModel::Canary { .. } => format!("service=~\"{name}|{name}-canary\""),
-            _ => format!("service=\"{name}\""),
+            StrategyModel::Canary { .. } => {
+                format!("service=~\"{svc_name}|{svc_name}-canary\"")
+            }
+            _ => format!("service=\"{svc_name}\""),
         };
         let series = format!("http_server_requests_seconds_count{{namespace=\"{ns}\", {services}");
         rules.push(json!({

@@ -20,10 +20,10 @@ use k8s_openapi::api::autoscaling::v2::{
     MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
-    EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference, Namespace, PodSpec, PodTemplateSpec,
-    Probe, SecretKeySelector, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction,
-    TopologySpreadConstraint, Volume, VolumeMount,
+    ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
+    Namespace, PodSpec, PodTemplateSpec, Probe, SecretKeySelector, Service, ServiceAccount,
+    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
@@ -32,14 +32,13 @@ use k8s_openapi::api::networking::v1::{
     ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::helm::values::{
-    Controller, ImageValues, ProbeKind, ProbeValues, StrategyKind, Values, METRICS_PORT_NAME,
-};
+use super::helm::values::{Controller, ImageValues, ProbeKind, ProbeValues, StrategyKind, Values};
 use super::k3s::REDIRECT_MIDDLEWARE;
 use super::{EmitError, Tree, HEADER};
 use crate::model::Model;
@@ -369,6 +368,17 @@ pub fn render(v: &Values, r: &Release) -> Result<Vec<Object>, EmitError> {
     if !v.env.is_empty() {
         docs.push(doc(&config_map(v, r))?);
     }
+    if !v.files.is_empty() {
+        docs.push(doc(&ConfigMap {
+            metadata: meta(&format!("{}-files", r.name), r, labels(v, r)),
+            data: Some(files_data(v)),
+            ..Default::default()
+        })?);
+    }
+    if !v.service_account.rules.is_empty() {
+        docs.push(doc(&role(v, r))?);
+        docs.push(doc(&role_binding(v, r))?);
+    }
     for s in services(v, r) {
         docs.push(doc(&s)?);
     }
@@ -401,6 +411,43 @@ fn service_account(v: &Values, r: &Release) -> ServiceAccount {
     }
 }
 
+/// Name of the pod volume of the configuration files.
+pub const FILES_VOLUME: &str = "files";
+
+/// The data of the `<release>-files` ConfigMap: key -> content.
+fn files_data(v: &Values) -> BTreeMap<String, String> {
+    v.files
+        .iter()
+        .map(|(k, f)| (k.clone(), f.content.clone()))
+        .collect()
+}
+
+/// The Role of the service's API access (`rbac.yaml`).
+fn role(v: &Values, r: &Release) -> Role {
+    Role {
+        metadata: meta(r.name, r, labels(v, r)),
+        rules: Some(v.service_account.rules.clone()),
+    }
+}
+
+/// The RoleBinding of that Role to the service's ServiceAccount.
+fn role_binding(v: &Values, r: &Release) -> RoleBinding {
+    RoleBinding {
+        metadata: meta(r.name, r, labels(v, r)),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: r.name.to_owned(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: r.name.to_owned(),
+            namespace: Some(r.namespace.to_owned()),
+            ..Default::default()
+        }]),
+    }
+}
+
 fn config_map(v: &Values, r: &Release) -> ConfigMap {
     ConfigMap {
         metadata: meta(&format!("{}-env", r.name), r, labels(v, r)),
@@ -410,17 +457,28 @@ fn config_map(v: &Values, r: &Release) -> ConfigMap {
 }
 
 /// The ports of the container and of each Service, by name: the service's
-/// port, then its own metrics port when it has one.
+/// port, then its extra ports (`metrics` among them) by name.
 fn named_ports(v: &Values) -> Vec<(&str, u32)> {
     let mut ports = vec![(v.service.port_name.as_str(), v.service.port)];
-    ports.extend(v.service.metrics_port.map(|p| (METRICS_PORT_NAME, p)));
+    ports.extend(v.service.ports.iter().map(|(n, p)| (n.as_str(), *p)));
     ports
 }
 
+/// `gen.serviceName`: the Service's name, the release's unless the
+/// catalog names it.
+pub fn service_name<'a>(v: &'a Values, r: &Release<'a>) -> &'a str {
+    if v.service.name.is_empty() {
+        r.name
+    } else {
+        &v.service.name
+    }
+}
+
 fn services(v: &Values, r: &Release) -> Vec<Service> {
-    let mut list = vec![(r.name.to_owned(), live_track(v))];
+    let name = service_name(v, r);
+    let mut list = vec![(name.to_owned(), live_track(v))];
     if v.strategy.kind == StrategyKind::Canary {
-        list.push((format!("{}-canary", r.name), Some("canary")));
+        list.push((format!("{name}-canary"), Some("canary")));
     }
     list.into_iter()
         .map(|(name, track)| {
@@ -535,6 +593,12 @@ fn pod_annotations(v: &Values) -> BTreeMap<String, String> {
     if !v.env.is_empty() {
         annotations.insert("checksum/env".into(), sha256_hex(&go_json(&v.env)));
     }
+    if !v.files.is_empty() {
+        annotations.insert(
+            "checksum/files".into(),
+            sha256_hex(&go_json(&files_data(v))),
+        );
+    }
     annotations
 }
 
@@ -582,15 +646,27 @@ fn container(v: &Values, r: &Release, image: &ImageValues) -> Container {
             }]
         }),
         env: (!env.is_empty()).then_some(env),
+        command: (!v.command.is_empty()).then(|| v.command.clone()),
+        args: (!v.args.is_empty()).then(|| v.args.clone()),
         resources: Some(v.resources.clone()),
         readiness_probe: Some(probe(&v.probes.readiness, port)),
         liveness_probe: Some(probe(&v.probes.liveness, port)),
         security_context: Some(v.security_context.clone()),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "tmp".into(),
-            mount_path: "/tmp".into(),
-            ..Default::default()
-        }]),
+        volume_mounts: Some(
+            std::iter::once(VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..Default::default()
+            })
+            .chain(v.files.iter().map(|(key, f)| VolumeMount {
+                name: FILES_VOLUME.into(),
+                mount_path: f.path.clone(),
+                sub_path: Some(key.clone()),
+                read_only: Some(true),
+                ..Default::default()
+            }))
+            .collect(),
+        ),
         ..Default::default()
     }
 }
@@ -629,7 +705,7 @@ fn pod_template(
         }),
         spec: Some(PodSpec {
             service_account_name: Some(r.name.to_owned()),
-            automount_service_account_token: Some(false),
+            automount_service_account_token: Some(!v.service_account.rules.is_empty()),
             image_pull_secrets: (!v.image_pull_secrets.is_empty()).then(|| {
                 v.image_pull_secrets
                     .iter()
@@ -640,11 +716,22 @@ fn pod_template(
             }),
             security_context: Some(v.pod_security_context.clone()),
             containers: vec![container(v, r, image)],
-            volumes: Some(vec![Volume {
-                name: "tmp".into(),
-                empty_dir: Some(EmptyDirVolumeSource::default()),
-                ..Default::default()
-            }]),
+            volumes: Some(
+                std::iter::once(Volume {
+                    name: "tmp".into(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
+                    ..Default::default()
+                })
+                .chain((!v.files.is_empty()).then(|| Volume {
+                    name: FILES_VOLUME.into(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: format!("{}-files", r.name),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }))
+                .collect(),
+            ),
             topology_spread_constraints: topology,
             node_selector: non_empty(&v.node_selector),
             tolerations: (!v.tolerations.is_empty()).then(|| v.tolerations.clone()),
@@ -775,7 +862,7 @@ fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
         (StrategyKind::Canary, Some(c)) => Some(c),
         _ => None,
     };
-    let mut backend = r.name.to_owned();
+    let mut backend = service_name(v, r).to_owned();
     let mut port = ServiceBackendPort {
         name: Some(v.service.port_name.clone()),
         ..Default::default()
@@ -858,7 +945,7 @@ fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
                 let p = v.service.port;
                 let action = format!(
                     r#"{{"type":"forward","forwardConfig":{{"targetGroups":[{{"serviceName":"{n}","servicePort":"{p}","weight":{s}}},{{"serviceName":"{n}-canary","servicePort":"{p}","weight":{w}}}]}}}}"#,
-                    n = r.name,
+                    n = service_name(v, r),
                     s = 100_i64 - i64::from(w),
                 );
                 set(
@@ -911,7 +998,7 @@ fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
                 rules: Some(vec![rule(
                     &ing.host,
                     &ing.paths,
-                    &name,
+                    &format!("{}-canary", service_name(v, r)),
                     ServiceBackendPort {
                         name: Some(v.service.port_name.clone()),
                         ..Default::default()
@@ -951,9 +1038,15 @@ fn tcp(port: u32) -> NetworkPolicyPort {
     }
 }
 
-/// A service's port and, when it has one, its own metrics port.
-fn tcp_with_metrics(port: u32, metrics: Option<u32>) -> Vec<NetworkPolicyPort> {
-    std::iter::once(port).chain(metrics).map(tcp).collect()
+/// A service's port and its extra ports.
+fn tcp_with_extra<'a>(
+    port: u32,
+    extra: impl IntoIterator<Item = &'a u32>,
+) -> Vec<NetworkPolicyPort> {
+    std::iter::once(port)
+        .chain(extra.into_iter().copied())
+        .map(tcp)
+        .collect()
 }
 
 fn name_label(service: &str) -> BTreeMap<String, String> {
@@ -1007,7 +1100,7 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
             ),
             // Callers reach the metrics port too: a Prometheus that calls
             // this service scrapes it there.
-            ports: Some(tcp_with_metrics(port, v.service.metrics_port)),
+            ports: Some(tcp_with_extra(port, v.service.ports.values())),
         });
     }
     let mut egress = vec![NetworkPolicyEgressRule {
@@ -1035,7 +1128,7 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
     for p in &np.to {
         egress.push(NetworkPolicyEgressRule {
             to: Some(vec![pod_peer(&p.namespace, name_label(&p.service))]),
-            ports: Some(tcp_with_metrics(p.port.unwrap_or(0), p.metrics_port)),
+            ports: Some(tcp_with_extra(p.port.unwrap_or(0), &p.ports)),
         });
     }
     for e in &np.egress {

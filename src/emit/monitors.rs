@@ -61,7 +61,7 @@ pub fn service_monitor(
                 "app.kubernetes.io/instance": svc.name,
             }},
             "endpoints": [{
-                "port": if values.service.metrics_port.is_some() {
+                "port": if values.service.metrics_port().is_some() {
                     METRICS_PORT_NAME
                 } else {
                     values.service.port_name.as_str()

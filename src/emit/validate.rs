@@ -11,6 +11,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use serde_json::Value;
 
 use super::manifests::Object;
@@ -110,6 +111,8 @@ kinds! {
     PodDisruptionBudget = "schemas/k8s/poddisruptionbudget.schema.json";
     Ingress = "schemas/k8s/ingress.schema.json";
     NetworkPolicy = "schemas/k8s/networkpolicy.schema.json";
+    Role = "schemas/k8s/role.schema.json";
+    RoleBinding = "schemas/k8s/rolebinding.schema.json";
 }
 
 /// The strict schema of every kind gen emits, as the pretty-printed text

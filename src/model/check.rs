@@ -435,6 +435,13 @@ fn services(cx: &mut Ctx, c: &Catalog) {
             cx.push(p);
         }
         metrics_port(cx, &sp, s);
+        let mut ccx = super::container::Cx {
+            src: cx.src,
+            spans: cx.spans,
+            out: Vec::new(),
+        };
+        super::container::check(&mut ccx, &sp, s);
+        cx.out.append(&mut ccx.out);
         for (i, e) in s.egress.iter().enumerate() {
             cidr(
                 cx,

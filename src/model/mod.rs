@@ -10,6 +10,7 @@
 
 pub mod chars;
 pub mod check;
+pub mod container;
 pub mod environment;
 pub mod flows;
 pub mod image;
@@ -353,6 +354,10 @@ pub struct ServiceModel {
     pub waivers: Vec<String>,
     /// Alerts, if any.
     pub alerts: Option<AlertsModel>,
+    /// Name of the service's Service (`service_name`, else the name).
+    pub service_name: String,
+    /// Command, ports, files, credentials, account and security.
+    pub container: container::ContainerModel,
     /// Catalog pointer of the service, e.g. `/services/student`.
     pub pointer: String,
 }
@@ -628,8 +633,15 @@ fn resolve(parsed: &Parsed) -> Model {
                     .metrics
                     .as_ref()
                     .and_then(|m| m.port)
-                    .map(|p| u16::try_from(p).unwrap_or(u16::MAX)),
+                    .map(|p| u16::try_from(p).unwrap_or(u16::MAX))
+                    .or_else(|| {
+                        s.ports
+                            .get(container::METRICS_PORT)
+                            .map(|p| u16::try_from(*p).unwrap_or(u16::MAX))
+                    }),
             }),
+            service_name: s.service_name.clone().unwrap_or_else(|| name.clone()),
+            container: container::resolve(c, s),
             pointer,
         });
     }

@@ -35,13 +35,21 @@ pub fn of_service(model: &Model, svc: &ServiceModel) -> Vec<ObjectId> {
     let base = || svc.name.clone();
     let suffixed = |s: &str| format!("{}-{s}", svc.name);
     let strategy = Some("strategy");
+    let service = Some("service_name").filter(|_| svc.service_name != svc.name);
     let mut v = vec![
         id("ServiceAccount", base(), None),
-        id("Service", base(), None),
+        id("Service", svc.service_name.clone(), service),
         id("NetworkPolicy", base(), None),
     ];
     if !svc.env.is_empty() {
         v.push(id("ConfigMap", suffixed("env"), Some("env")));
+    }
+    if !svc.container.files.is_empty() {
+        v.push(id("ConfigMap", suffixed("files"), Some("files")));
+    }
+    if !svc.container.rules.is_empty() {
+        v.push(id("Role", base(), Some("service_account")));
+        v.push(id("RoleBinding", base(), Some("service_account")));
     }
     // Deployment tracks, and which of them an HPA scales.
     let tracks: Vec<(String, Option<&'static str>, bool)> = match &svc.strategy {
@@ -51,7 +59,8 @@ pub fn of_service(model: &Model, svc: &ServiceModel) -> Vec<ObjectId> {
             (suffixed("green"), strategy, true),
         ],
         StrategyModel::Canary { .. } => {
-            v.push(id("Service", suffixed("canary"), strategy));
+            let name = format!("{}-canary", svc.service_name);
+            v.push(id("Service", name, strategy));
             vec![(base(), None, true), (suffixed("canary"), strategy, false)]
         }
     };

@@ -76,6 +76,14 @@ pub const BLUEPRINTS: &[(&str, &str)] = &[
         "templates/serviceaccount.yaml",
         include_str!("../../../blueprints/chart/templates/serviceaccount.yaml"),
     ),
+    (
+        "templates/files.yaml",
+        include_str!("../../../blueprints/chart/templates/files.yaml"),
+    ),
+    (
+        "templates/rbac.yaml",
+        include_str!("../../../blueprints/chart/templates/rbac.yaml"),
+    ),
 ];
 
 const README: &str = include_str!("../../../blueprints/chart/README.md.j2");
@@ -249,7 +257,7 @@ fn chart_yaml(model: &Model, svc: &ServiceModel, v: &Values) -> Result<String, E
 }
 
 /// One-line explanations put above the top-level keys of `values.yaml`.
-const VALUE_COMMENTS: [(&str, &str); 21] = [
+const VALUE_COMMENTS: [(&str, &str); 24] = [
     ("partOf", "Project this service belongs to (label app.kubernetes.io/part-of)."),
     ("image", "Image of the main track (the stable track of a canary): a new tag rolls out a new version."),
     ("imagePullPolicy", "IfNotPresent suits pinned tags and digests."),
@@ -263,9 +271,12 @@ const VALUE_COMMENTS: [(&str, &str); 21] = [
     ("strategy", "Rollout: rolling, blueGreen (switch with strategy.blueGreen.live) or canary (strategy.canary.weight)."),
     ("ingress", "Ingress for the service's path prefixes; annotations follow the controller."),
     ("env", "Literal environment variables, delivered through a ConfigMap."),
+    ("command", "The container's entrypoint, replacing the image's."),
+    ("args", "The container's arguments, replacing the image's."),
+    ("files", "Configuration files (by ConfigMap key: path and content), mounted read-only; a change rolls the pods."),
     ("secretEnv", "Environment variables read from existing Secrets; values never pass through the chart."),
     ("networkPolicy", "Deny by default; allow the ingress controller, callers, callees, DNS and listed networks."),
-    ("serviceAccount", "The pods' ServiceAccount (token automount off); annotate for cloud IAM roles."),
+    ("serviceAccount", "The pods' ServiceAccount; annotate for cloud IAM roles; rules grant API access (a Role) and mount the token."),
     ("podAnnotations", "Extra annotations on the pods."),
     ("podSecurityContext", "Pod security context: non-root, seccomp RuntimeDefault."),
     ("securityContext", "Container security context: read-only root, no privilege escalation, no capabilities."),

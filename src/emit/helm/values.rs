@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{
     Capabilities, PodSecurityContext, ResourceRequirements, SeccompProfile, SecurityContext,
     Toleration,
 };
+use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
@@ -24,8 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::types::{Colour, IngressClass, LoadBalancer};
 use crate::model::{routing, Image, Model, ProbeModel, Scaling, ServiceModel, StrategyModel};
 
-/// User and group id the pods run as unless overridden.
-pub const RUN_AS_ID: i64 = 10001;
+pub use crate::model::container::RUN_AS_ID;
 /// Replicas of the canary track.
 pub const CANARY_REPLICAS: u32 = 1;
 
@@ -63,6 +63,16 @@ pub struct Values {
     pub ingress: IngressValues,
     /// Literal environment variables, delivered through a ConfigMap.
     pub env: BTreeMap<String, String>,
+    /// The container's entrypoint (empty: the image's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// The container's arguments (empty: the image's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Configuration files by ConfigMap key, mounted from `<release>-files`
+    /// (the pods carry their checksum, so a change rolls them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, FileValues>,
     /// Environment variables read from existing Secrets (never their values).
     pub secret_env: BTreeMap<String, SecretKeyValues>,
     /// NetworkPolicy: deny by default, allow what the catalog declares.
@@ -206,16 +216,36 @@ pub struct ServiceValues {
     /// Port name: `http`, or `tcp` for non-HTTP services.
     #[schemars(regex(pattern = "^(http|tcp)$"))]
     pub port_name: String,
-    /// A second port, named `metrics`, that Prometheus scrapes (the
-    /// container, every Service of the chart and the NetworkPolicy carry
-    /// it); absent when the metrics are served on `port`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 65535))]
-    pub metrics_port: Option<u32>,
+    /// Name of the Service when it is not the release's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = 63))]
+    pub name: String,
+    /// Extra named ports (name -> port) of the container and of every
+    /// Service of the chart, which the callers may reach; `metrics` is the
+    /// one Prometheus scrapes when the metrics are not on `port`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ports: BTreeMap<String, u32>,
+}
+
+impl ServiceValues {
+    /// The separate metrics port, if any.
+    pub fn metrics_port(&self) -> Option<u32> {
+        self.ports.get(METRICS_PORT_NAME).copied()
+    }
+}
+
+/// A configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileValues {
+    /// Absolute path in the container.
+    pub path: String,
+    /// Content.
+    pub content: String,
 }
 
 /// Name of the metrics port in the container and the Services.
-pub const METRICS_PORT_NAME: &str = "metrics";
+pub const METRICS_PORT_NAME: &str = crate::model::container::METRICS_PORT;
 
 /// The two probes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -471,11 +501,10 @@ pub struct ServicePeer {
     /// Its container port (for `to`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u32>,
-    /// Its metrics port, when it has its own (for `to`): a caller may
-    /// scrape it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 65535))]
-    pub metrics_port: Option<u32>,
+    /// Its extra ports (for `to`): a caller may reach them (scrape its
+    /// metrics, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<u32>,
 }
 
 /// A network and port outside the cluster.
@@ -495,14 +524,19 @@ pub struct CidrPeer {
 pub struct ServiceAccountValues {
     /// Annotations, e.g. `eks.amazonaws.com/role-arn` for IAM roles.
     pub annotations: BTreeMap<String, String>,
+    /// Rules of a Role bound to the account; when there are some, the pods
+    /// mount the account's token to call the API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<PolicyRule>,
 }
 
-/// The service's own metrics port, when its metrics are not on its port.
-fn metrics_port(s: &ServiceModel) -> Option<u32> {
-    s.alerts
-        .as_ref()
-        .and_then(|a| a.metrics_port)
-        .map(u32::from)
+/// The service's extra ports, `metrics` included.
+fn extra_ports(s: &ServiceModel) -> BTreeMap<String, u32> {
+    s.container
+        .ports
+        .iter()
+        .map(|(k, p)| (k.clone(), u32::from(*p)))
+        .collect()
 }
 
 fn probe(p: &ProbeModel, delay: u32, period: u32) -> ProbeValues {
@@ -755,7 +789,7 @@ impl Values {
                 namespace: s.namespace.clone(),
                 service: s.name.clone(),
                 port: None,
-                metrics_port: None,
+                ports: Vec::new(),
             })
             .collect();
         let to = svc
@@ -766,22 +800,33 @@ impl Values {
                 namespace: s.namespace.clone(),
                 service: s.name.clone(),
                 port: Some(u32::from(s.port)),
-                metrics_port: metrics_port(s),
+                ports: s.container.ports.values().map(|p| u32::from(*p)).collect(),
             })
             .collect();
 
+        let sec = &svc.container.security;
         Values {
             part_of: model.project.clone(),
             image: ImageValues::from_image(&svc.image),
             image_pull_policy: PullPolicy::IfNotPresent,
-            image_pull_secrets: Vec::new(),
+            image_pull_secrets: svc
+                .container
+                .image_pull_secrets
+                .iter()
+                .map(|n| NameRef { name: n.clone() })
+                .collect(),
             replicas,
             autoscaling,
             pod_disruption_budget,
             service: ServiceValues {
                 port: u32::from(svc.port),
                 port_name: port_name.to_owned(),
-                metrics_port: metrics_port(svc),
+                name: if svc.service_name == svc.name {
+                    String::new()
+                } else {
+                    svc.service_name.clone()
+                },
+                ports: extra_ports(svc),
             },
             resources,
             probes: ProbesValues {
@@ -799,6 +844,22 @@ impl Values {
             },
             ingress,
             env: svc.env.clone(),
+            command: svc.container.command.clone(),
+            args: svc.container.args.clone(),
+            files: svc
+                .container
+                .files
+                .iter()
+                .map(|f| {
+                    (
+                        f.key.clone(),
+                        FileValues {
+                            path: f.path.clone(),
+                            content: f.content.clone(),
+                        },
+                    )
+                })
+                .collect(),
             secret_env: svc
                 .secret_env
                 .iter()
@@ -828,14 +889,27 @@ impl Values {
                 dns: true,
             },
             service_account: ServiceAccountValues {
-                annotations: BTreeMap::new(),
+                annotations: svc.container.annotations.clone(),
+                rules: svc
+                    .container
+                    .rules
+                    .iter()
+                    .map(|r| PolicyRule {
+                        api_groups: r.api_groups.clone(),
+                        resources: Some(r.resources.clone()),
+                        verbs: r.verbs.clone(),
+                        resource_names: (!r.resource_names.is_empty())
+                            .then(|| r.resource_names.clone()),
+                        ..Default::default()
+                    })
+                    .collect(),
             },
             pod_annotations: BTreeMap::new(),
             pod_security_context: PodSecurityContext {
                 run_as_non_root: Some(true),
-                run_as_user: Some(RUN_AS_ID),
-                run_as_group: Some(RUN_AS_ID),
-                fs_group: Some(RUN_AS_ID),
+                run_as_user: Some(sec.run_as_user),
+                run_as_group: Some(sec.run_as_group),
+                fs_group: Some(sec.run_as_group),
                 seccomp_profile: Some(SeccompProfile {
                     type_: "RuntimeDefault".into(),
                     ..Default::default()
@@ -844,7 +918,7 @@ impl Values {
             },
             security_context: SecurityContext {
                 allow_privilege_escalation: Some(false),
-                read_only_root_filesystem: Some(true),
+                read_only_root_filesystem: Some(sec.read_only_root_filesystem),
                 run_as_non_root: Some(true),
                 capabilities: Some(Capabilities {
                     drop: Some(vec!["ALL".into()]),

@@ -40,6 +40,7 @@ mod namespace_system;
 mod port_privileged;
 mod probe_delay_long;
 mod probe_tcp_for_http;
+mod rbac_wildcard;
 mod readiness_equals_liveness;
 mod replicas_routed;
 mod requests_defaulted;
@@ -48,9 +49,11 @@ mod rolling_unavailable_high;
 mod route_prefix_overlap;
 mod routes_without_load_balancer;
 mod secret_env_literal;
+mod security_override;
 mod single_replica;
 mod ssh_from_world;
 mod waiver_expired;
+mod writable_root;
 mod written;
 
 /// Every rule.
@@ -87,6 +90,9 @@ pub static ALL: &[&Rule] = &[
     &namespace_default::RULE,
     &namespace_system::RULE,
     &port_privileged::RULE,
+    &rbac_wildcard::RULE,
+    &security_override::RULE,
+    &writable_root::RULE,
     &probe_delay_long::RULE,
     &probe_tcp_for_http::RULE,
     &readiness_equals_liveness::RULE,

@@ -13,7 +13,19 @@ their configuration changes. A YAML mapping (maybe empty). */}}
 {{- with .Values.env -}}
 {{- $_ := set $annotations "checksum/env" (toJson . | sha256sum) -}}
 {{- end -}}
+{{- with .Values.files -}}
+{{- $data := dict -}}
+{{- range $k, $f := . -}}
+{{- $_ := set $data $k $f.content -}}
+{{- end -}}
+{{- $_ := set $annotations "checksum/files" (toJson $data | sha256sum) -}}
+{{- end -}}
 {{- toYaml $annotations -}}
+{{- end -}}
+
+{{/* The Service's name: the catalog's `service_name`, else the release's. */}}
+{{- define "gen.serviceName" -}}
+{{- .Values.service.name | default (include "gen.fullname" .) -}}
 {{- end -}}
 
 {{/* The service's container. Argument: dict root (the chart context),
@@ -24,13 +36,25 @@ image (an image dict). */}}
 - name: {{ .root.Chart.Name | quote }}
   image: {{ include "gen.image" .image | quote }}
   imagePullPolicy: {{ $v.imagePullPolicy | quote }}
+  {{- with $v.command }}
+  command:
+    {{- range . }}
+    - {{ . | quote }}
+    {{- end }}
+  {{- end }}
+  {{- with $v.args }}
+  args:
+    {{- range . }}
+    - {{ . | quote }}
+    {{- end }}
+  {{- end }}
   ports:
     - name: {{ $v.service.portName | quote }}
       containerPort: {{ $v.service.port | int }}
       protocol: TCP
-    {{- with $v.service.metricsPort }}
-    - name: metrics
-      containerPort: {{ . | int }}
+    {{- range $name, $port := $v.service.ports }}
+    - name: {{ $name | quote }}
+      containerPort: {{ $port | int }}
       protocol: TCP
     {{- end }}
   {{- with $v.env }}
@@ -60,6 +84,12 @@ image (an image dict). */}}
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    {{- range $key, $f := $v.files }}
+    - name: files
+      mountPath: {{ $f.path | quote }}
+      subPath: {{ $key | quote }}
+      readOnly: true
+    {{- end }}
 {{- end -}}
 
 {{/* The pod template. Argument: dict root (the chart context), image (an
@@ -76,7 +106,7 @@ metadata:
   {{- end }}
 spec:
   serviceAccountName: {{ include "gen.fullname" .root | quote }}
-  automountServiceAccountToken: false
+  automountServiceAccountToken: {{ not (empty $v.serviceAccount.rules) }}
   {{- with $v.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
@@ -88,6 +118,11 @@ spec:
   volumes:
     - name: tmp
       emptyDir: {}
+    {{- if $v.files }}
+    - name: files
+      configMap:
+        name: {{ printf "%s-files" (include "gen.fullname" .root) | quote }}
+    {{- end }}
   {{- if .spread }}
   topologySpreadConstraints:
     {{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
