@@ -222,8 +222,9 @@ fn kubernetes_validate_strict_accepts_every_manifest() {
     }
 }
 
-/// Render a chart with Helm's engine (default values) and return its
-/// ConfigMap's `data` and its Ingress paths as `{"data": ..., "paths": [...]}`.
+/// Render a chart with Helm's engine (default values) and return its env
+/// ConfigMap's `data`, its Ingress paths, its files' contents and its
+/// container's command + args as `{"data", "paths", "files", "command"}`.
 fn helm_render(
     python: &std::path::Path,
     chart: &std::path::Path,
@@ -235,16 +236,22 @@ import json, sys
 import helm_python as helm, yaml
 with helm.Chart.load(sys.argv[1]) as c:
     out = c.render({}, name=sys.argv[2], namespace=sys.argv[3])
-data, paths = None, []
+data, paths, files, command = None, [], [], []
 for path, text in out.items():
     if path.endswith("NOTES.txt"):
         continue
     for d in yaml.safe_load_all(text):
         if isinstance(d, dict) and d.get("kind") == "ConfigMap":
-            data = d["data"]
+            if d["metadata"]["name"].endswith("-env"):
+                data = d["data"]
+            else:
+                files = list(d["data"].values())
+        if isinstance(d, dict) and d.get("kind") == "Deployment":
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            command = c.get("command", []) + c.get("args", [])
         if isinstance(d, dict) and d.get("kind") == "Ingress":
             paths = [p["path"] for r in d["spec"]["rules"] for p in r["http"]["paths"]]
-json.dump({"data": data, "paths": paths}, sys.stdout)
+json.dump({"data": data, "paths": paths, "files": files, "command": command}, sys.stdout)
 "#;
     let o = Command::new(python)
         .args(["-c", script, chart.to_str().unwrap(), name, namespace])
@@ -287,6 +294,31 @@ fn hostile_strings_come_out_of_helm_literally() {
         .collect();
     assert_eq!(got, want);
     assert!(got.iter().any(|p| p.contains("$(id)")));
+    let mut want: Vec<&str> = svc
+        .container
+        .files
+        .iter()
+        .map(|f| f.content.as_str())
+        .collect();
+    let mut got: Vec<&str> = seen["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    want.sort_unstable();
+    got.sort_unstable();
+    assert!(!want.is_empty() && want.iter().any(|f| f.contains("{{")));
+    assert_eq!(got, want, "files changed on the way through Helm");
+    let want: Vec<&str> = svc
+        .container
+        .command
+        .iter()
+        .chain(&svc.container.args)
+        .map(String::as_str)
+        .collect();
+    assert!(want.iter().any(|a| a.contains("{{")));
+    assert_eq!(seen["command"], serde_json::json!(want));
 }
 
 /// PyYAML reads YAML 1.1 like Go's yaml libraries (Helm, kubectl): `on`, `no`,
@@ -302,7 +334,7 @@ fn a_yaml_1_1_reader_sees_the_catalog_strings_exactly() {
 import json, sys, yaml
 out = {}
 for doc in yaml.safe_load_all(open(sys.argv[1], encoding="utf-8")):
-    if doc and doc.get("kind") == "ConfigMap":
+    if doc and doc.get("kind") == "ConfigMap" and doc["metadata"]["name"].endswith("-env"):
         out.update(doc["data"])
 json.dump(out, sys.stdout)
 "#;
