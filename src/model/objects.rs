@@ -37,12 +37,21 @@ pub fn of_service(model: &Model, svc: &ServiceModel) -> Vec<ObjectId> {
     let strategy = Some("strategy");
     let mut v = vec![
         id("ServiceAccount", base(), None),
-        id("Service", base(), None),
         id("NetworkPolicy", base(), None),
     ];
     if !svc.env.is_empty() {
         v.push(id("ConfigMap", suffixed("env"), Some("env")));
     }
+    // One-off jobs: the name carries the hash of the pod (see
+    // `model::jobs::job_name`), so it is the model's, never re-derived here.
+    for j in &svc.jobs {
+        v.push(id("Job", j.name.clone(), Some("jobs")));
+    }
+    if svc.schedule.is_some() {
+        v.push(id("CronJob", base(), Some("schedule")));
+        return v;
+    }
+    v.push(id("Service", base(), None));
     // Deployment tracks, and which of them an HPA scales.
     let tracks: Vec<(String, Option<&'static str>, bool)> = match &svc.strategy {
         StrategyModel::Rolling { .. } => vec![(base(), None, true)],

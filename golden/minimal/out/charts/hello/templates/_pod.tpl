@@ -17,30 +17,50 @@ their configuration changes. A YAML mapping (maybe empty). */}}
 {{- end -}}
 
 {{/* The service's container. Argument: dict root (the chart context),
-image (an image dict). */}}
+image (an image dict), and for a batch pod run (dict command, args, hook:
+a hook's literal env is inline, its ConfigMap may not exist yet). */}}
 {{- define "gen.container" -}}
 {{- $v := .root.Values -}}
 {{- $fullname := include "gen.fullname" .root -}}
+{{- $run := .run | default dict -}}
 - name: {{ .root.Chart.Name | quote }}
   image: {{ include "gen.image" .image | quote }}
   imagePullPolicy: {{ $v.imagePullPolicy | quote }}
+  {{- with $run.command }}
+  command:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $run.args }}
+  args:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- if or $v.service.port $v.service.metricsPort }}
   ports:
+    {{- with $v.service.port }}
     - name: {{ $v.service.portName | quote }}
-      containerPort: {{ $v.service.port | int }}
+      containerPort: {{ . | int }}
       protocol: TCP
+    {{- end }}
     {{- with $v.service.metricsPort }}
     - name: metrics
       containerPort: {{ . | int }}
       protocol: TCP
     {{- end }}
-  {{- with $v.env }}
+  {{- end }}
+  {{- if and $v.env (not $run.hook) }}
   envFrom:
     - configMapRef:
         name: {{ printf "%s-env" $fullname | quote }}
   {{- end }}
-  {{- with $v.secretEnv }}
+  {{- if or $v.secretEnv (and $v.env $run.hook) }}
   env:
-    {{- range $name, $ref := . }}
+    {{- if $run.hook }}
+    {{- range $name, $x := $v.env }}
+    - name: {{ $name | quote }}
+      value: {{ $x | quote }}
+    {{- end }}
+    {{- end }}
+    {{- range $name, $ref := $v.secretEnv }}
     - name: {{ $name | quote }}
       valueFrom:
         secretKeyRef:
@@ -51,10 +71,12 @@ image (an image dict). */}}
   {{- end }}
   resources:
     {{- toYaml $v.resources | nindent 4 }}
+  {{- if not $run }}
   readinessProbe:
     {{- include "gen.probe" (dict "p" $v.probes.readiness "port" $v.service.portName) | nindent 4 }}
   livenessProbe:
     {{- include "gen.probe" (dict "p" $v.probes.liveness "port" $v.service.portName) | nindent 4 }}
+  {{- end }}
   securityContext:
     {{- toYaml $v.securityContext | nindent 4 }}
   volumeMounts:
@@ -64,9 +86,13 @@ image (an image dict). */}}
 
 {{/* The pod template. Argument: dict root (the chart context), image (an
 image dict), labels (the pods' labels), selector (the labels that select
-them), spread (whether to spread them over nodes and zones). */}}
+them), spread (whether to spread them over nodes and zones), and for a
+batch pod run (see gen.container; restart policy Never, so that a failed
+pod stays to be read, and a hook runs as the namespace's default
+ServiceAccount, the release's may not exist yet). */}}
 {{- define "gen.podTemplate" -}}
 {{- $v := .root.Values -}}
+{{- $run := .run | default dict -}}
 metadata:
   labels:
     {{- toYaml .labels | nindent 4 }}
@@ -75,7 +101,12 @@ metadata:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
+  {{- if not $run.hook }}
   serviceAccountName: {{ include "gen.fullname" .root | quote }}
+  {{- end }}
+  {{- if $run }}
+  restartPolicy: Never
+  {{- end }}
   automountServiceAccountToken: false
   {{- with $v.imagePullSecrets }}
   imagePullSecrets:
@@ -84,7 +115,7 @@ spec:
   securityContext:
     {{- toYaml $v.podSecurityContext | nindent 4 }}
   containers:
-    {{- include "gen.container" (dict "root" .root "image" .image) | nindent 4 }}
+    {{- include "gen.container" (dict "root" .root "image" .image "run" $run) | nindent 4 }}
   volumes:
     - name: tmp
       emptyDir: {}
