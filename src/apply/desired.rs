@@ -43,8 +43,8 @@ pub const TOOLING_PREFIX: &str = "gen/";
 pub struct Kind {
     /// Apply wave: lower first, the kinds of one wave concurrently.
     /// Namespaces before what lives in them; what pods need or meet at
-    /// start (ServiceAccounts, ConfigMaps, Services, NetworkPolicies) before
-    /// the Deployments; what points at a Deployment or a Service (HPAs,
+    /// start (ServiceAccounts, ConfigMaps, Services, NetworkPolicies) and
+    /// the one-off Jobs before the Deployments and CronJobs; what points at a Deployment or a Service (HPAs,
     /// PDBs, Ingresses) after them.
     pub order: u8,
     /// API group (`""` for core).
@@ -116,9 +116,13 @@ pub const KINDS: &[Kind] = &[
         "rolebindings",
         true,
     ),
-    kind(2, "apps", "v1", "Deployment", "deployments", true),
+    // One-off Jobs (a migration) run before the Deployments that need
+    // them; `--wait` waits for them before the next wave.
+    kind(2, "batch", "v1", "Job", "jobs", true),
+    kind(3, "apps", "v1", "Deployment", "deployments", true),
+    kind(3, "batch", "v1", "CronJob", "cronjobs", true),
     kind(
-        3,
+        4,
         "autoscaling",
         "v2",
         "HorizontalPodAutoscaler",
@@ -126,14 +130,14 @@ pub const KINDS: &[Kind] = &[
         true,
     ),
     kind(
-        3,
+        4,
         "policy",
         "v1",
         "PodDisruptionBudget",
         "poddisruptionbudgets",
         true,
     ),
-    kind(3, "networking.k8s.io", "v1", "Ingress", "ingresses", true),
+    kind(4, "networking.k8s.io", "v1", "Ingress", "ingresses", true),
 ];
 
 const fn kind(

@@ -127,6 +127,9 @@ pub struct Options {
     /// Apply even though none of the set's live members is in the catalog
     /// (without it, that is refused as a second catalog sharing the set).
     pub replace_set: bool,
+    /// Wait this long for each wave's one-off Jobs to complete before the
+    /// next wave (`--wait`); None: do not wait.
+    pub wait_jobs: Option<std::time::Duration>,
 }
 
 /// The API resources of `kinds`, from the server's discovery documents.
@@ -522,6 +525,20 @@ pub async fn apply(
                 report.objects.push(g);
             }
             report.objects.push(result);
+        }
+        if let (Some(timeout), false) = (opts.wait_jobs, opts.dry_run) {
+            let jobs: Vec<(String, String)> = desired
+                .objects
+                .iter()
+                .filter(|o| o.id.kind.order == tier && o.id.kind.kind == "Job")
+                .map(|o| {
+                    (
+                        o.id.namespace.clone().unwrap_or_default(),
+                        o.id.name.clone(),
+                    )
+                })
+                .collect();
+            super::jobs::wait(cluster, &jobs, timeout).await?;
         }
     }
     if !parent_written {

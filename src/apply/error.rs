@@ -103,6 +103,42 @@ pub enum ApplyError {
     #[error("nothing changed: the confirmation was declined")]
     #[diagnostic(code(gen::apply::declined))]
     Declined,
+    /// A one-off Job failed, so the rollout after it did not start.
+    #[error("job/{name} -n {namespace} failed: {why}")]
+    #[diagnostic(
+        code(gen::apply::job),
+        help("{details}\nthe Deployments after it were not applied; fix the cause (the service's `jobs` in the catalog, or what the job needs) and apply again, or look at it: `kubectl --context {context} describe job {name} -n {namespace}`")
+    )]
+    JobFailed {
+        /// The context.
+        context: String,
+        /// The Job.
+        name: String,
+        /// Its namespace.
+        namespace: String,
+        /// The Job condition that says why.
+        why: String,
+        /// The failed pod's termination and log tail, one per line.
+        details: String,
+    },
+    /// `--timeout` ran out while a one-off Job still ran.
+    #[error("timed out after {seconds}s waiting for job/{name} -n {namespace}")]
+    #[diagnostic(
+        code(gen::apply::job_timeout),
+        help("{details}\nthe Deployments after it were not applied; raise --timeout, or look at it: `kubectl --context {context} describe job {name} -n {namespace}`")
+    )]
+    JobTimeout {
+        /// The context.
+        context: String,
+        /// The Job.
+        name: String,
+        /// Its namespace.
+        namespace: String,
+        /// The bound.
+        seconds: u64,
+        /// What its pods say, one per line.
+        details: String,
+    },
     /// A Deployment's rollout failed.
     #[error("rollout of deployment/{name} -n {namespace} failed: {why}")]
     #[diagnostic(

@@ -23,6 +23,7 @@ pub mod desired;
 pub mod diff;
 pub mod engine;
 pub mod error;
+pub mod jobs;
 pub mod limit;
 pub mod rollback;
 pub mod wait;

@@ -808,9 +808,11 @@ pub struct Service {
     /// `registry.example/student:1.4.2-3f9c2ab` or `redis@sha256:<64 hex>`. `latest` is refused.
     #[schemars(length(min = 1, max = 512))]
     pub image: String,
-    /// Container port the service listens on (1-65535).
+    /// Container port the service listens on (1-65535). Required, except
+    /// for a service with a `schedule` (a batch job listens on nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
-    pub port: u32,
+    pub port: Option<u32>,
     /// Fixed replica count. With `hpa` it must lie inside the HPA range and is
     /// the count used when the HPA is switched off; the HPA owns the count
     /// otherwise, so the Deployment does not pin it.
@@ -919,6 +921,100 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = SERVICE_NAME), length(max = 53))]
     pub service_name: Option<String>,
+    /// Run the service as a CronJob on this schedule instead of a
+    /// Deployment, e.g. `{cron: "0 3 * * *"}`: no Service, Ingress, HPA,
+    /// PDB or probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// One-off Jobs run before each install and upgrade of the service
+    /// (a Helm hook and an Argo CD PreSync hook; `gen apply` applies them
+    /// in a wave before the Deployments), keyed by a short name, e.g.
+    /// `{migrate: {command: [/app/migrate], deadline: 600}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": JOB_NAME, "maxLength": 20 }))]
+    pub jobs: BTreeMap<String, OneOffJob>,
+}
+
+/// Regex for the name of a one-off job.
+pub const JOB_NAME: &str = "^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$";
+
+/// What a scheduled run does when the previous one is still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Concurrency {
+    /// Skip the new run (default).
+    #[default]
+    Forbid,
+    /// Stop the running one and start the new one.
+    Replace,
+    /// Run both at once.
+    Allow,
+}
+
+/// When and how a scheduled service runs (a CronJob).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Cron schedule as Kubernetes reads it: five fields (minute hour
+    /// day-of-month month day-of-week, e.g. `"0 3 * * *"`) or a macro such
+    /// as `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.
+    #[schemars(length(min = 1, max = 256))]
+    pub cron: String,
+    /// IANA time zone of `cron`, e.g. `Asia/Seoul` (default: the
+    /// controller's, usually UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        regex(pattern = "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"),
+        length(max = 64)
+    )]
+    pub time_zone: Option<String>,
+    /// `forbid` (default), `replace` or `allow`: what happens when a run is
+    /// due while the previous one still runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
+    /// Seconds a run may start late (e.g. after a controller outage) before
+    /// it is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub starting_deadline: Option<u32>,
+    /// Seconds a run may take before it is stopped and marked failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 604800))]
+    pub deadline: Option<u32>,
+    /// Retries of a failed run's pod before the run fails (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
+    pub backoff_limit: Option<u32>,
+    /// Finished runs kept for inspection: successful (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
+    pub keep_successful: Option<u32>,
+    /// Finished runs kept for inspection: failed (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
+    pub keep_failed: Option<u32>,
+}
+
+/// A one-off Job of a service, e.g. a database migration: the service's
+/// image, environment and resources with its own command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OneOffJob {
+    /// The container's command (its entrypoint), e.g. `[/app/migrate]`;
+    /// default: the image's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Arguments to the command, e.g. `[up]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Seconds the job may take before it is stopped and marked failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 604800))]
+    pub deadline: Option<u32>,
+    /// Retries of a failed pod before the job fails (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
+    pub backoff_limit: Option<u32>,
 }
 
 /// Regex for an extra port's name (IANA service name syntax; `check`

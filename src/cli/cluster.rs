@@ -110,7 +110,10 @@ fn code(e: &ApplyError) -> u8 {
         | ApplyError::Declined
         | ApplyError::Rollback { .. }
         | ApplyError::SharedSet { .. } => INVALID,
-        ApplyError::RolloutFailed { .. } | ApplyError::RolloutTimeout { .. } => NOT_DONE,
+        ApplyError::RolloutFailed { .. }
+        | ApplyError::RolloutTimeout { .. }
+        | ApplyError::JobFailed { .. }
+        | ApplyError::JobTimeout { .. } => NOT_DONE,
         ApplyError::Unreachable { .. }
         | ApplyError::Unauthorized { .. }
         | ApplyError::Api { .. } => FAILURE,
@@ -316,6 +319,7 @@ pub fn run_apply(args: &ApplyArgs, color: bool) -> u8 {
                 force_conflicts: args.force_conflicts,
                 prune: args.prune,
                 replace_set: args.replace_set,
+                wait_jobs: (args.wait && !args.dry_run).then_some(args.timeout),
             };
             if let (Some(protector), false) = (&prep.protected, args.dry_run) {
                 // Show what would change before touching a protected context.
@@ -419,6 +423,7 @@ pub fn run_diff(args: &DiffArgs, color: bool) -> u8 {
                     force_conflicts: false,
                     prune: true,
                     replace_set: false,
+                    wait_jobs: None,
                 },
             )
             .await

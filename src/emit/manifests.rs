@@ -19,6 +19,7 @@ use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
     MetricTarget, ResourceMetricSource,
 };
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
@@ -38,7 +39,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::helm::values::{Controller, ImageValues, ProbeKind, ProbeValues, StrategyKind, Values};
+use super::helm::values::{
+    Controller, ImageValues, JobValues, ProbeKind, ProbeValues, ScheduleValues, StrategyKind,
+    Values,
+};
 use super::k3s::REDIRECT_MIDDLEWARE;
 use super::{EmitError, Tree, HEADER};
 use crate::model::Model;
@@ -379,6 +383,16 @@ pub fn render(v: &Values, r: &Release) -> Result<Vec<Object>, EmitError> {
         docs.push(doc(&role(v, r))?);
         docs.push(doc(&role_binding(v, r))?);
     }
+    for j in &v.jobs {
+        docs.push(doc(&hook_job(v, r, j))?);
+    }
+    if let Some(s) = &v.schedule {
+        docs.push(doc(&cron_job(v, r, s))?);
+        if v.network_policy.enabled {
+            docs.push(doc(&network_policy(v, r))?);
+        }
+        return Ok(docs);
+    }
     for s in services(v, r) {
         docs.push(doc(&s)?);
     }
@@ -459,7 +473,12 @@ fn config_map(v: &Values, r: &Release) -> ConfigMap {
 /// The ports of the container and of each Service, by name: the service's
 /// port, then its extra ports (`metrics` among them) by name.
 fn named_ports(v: &Values) -> Vec<(&str, u32)> {
-    let mut ports = vec![(v.service.port_name.as_str(), v.service.port)];
+    let mut ports: Vec<(&str, u32)> = v
+        .service
+        .port
+        .map(|p| (v.service.port_name.as_str(), p))
+        .into_iter()
+        .collect();
     ports.extend(v.service.ports.iter().map(|(n, p)| (n.as_str(), *p)));
     ports
 }
@@ -602,12 +621,29 @@ fn pod_annotations(v: &Values) -> BTreeMap<String, String> {
     annotations
 }
 
-/// The service's container running `image` (`gen.container`).
-fn container(v: &Values, r: &Release, image: &ImageValues) -> Container {
-    let env: Vec<EnvVar> = v
-        .secret_env
-        .iter()
-        .map(|(k, s)| EnvVar {
+/// What a batch pod runs (`gen.podTemplate`'s `run`), instead of serving.
+pub struct Run<'a> {
+    /// Container command (empty: the image's).
+    pub command: &'a [String],
+    /// Container arguments.
+    pub args: &'a [String],
+    /// A hook runs before the release's other objects exist: the default
+    /// ServiceAccount, and literal `env` inline rather than from the
+    /// release's ConfigMap.
+    pub hook: bool,
+}
+
+/// The service's container running `image` (`gen.container`), or a batch
+/// container when `run` is given: its command, no probes.
+fn container_for(v: &Values, r: &Release, image: &ImageValues, run: Option<&Run>) -> Container {
+    let inline = run.is_some_and(|x| x.hook);
+    let literal = v.env.iter().filter(|_| inline).map(|(k, x)| EnvVar {
+        name: k.clone(),
+        value: Some(x.clone()),
+        ..Default::default()
+    });
+    let env: Vec<EnvVar> = literal
+        .chain(v.secret_env.iter().map(|(k, s)| EnvVar {
             name: k.clone(),
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(SecretKeySelector {
@@ -618,25 +654,33 @@ fn container(v: &Values, r: &Release, image: &ImageValues) -> Container {
                 ..Default::default()
             }),
             ..Default::default()
-        })
+        }))
         .collect();
     let port = v.service.port_name.as_str();
+    let ports: Vec<ContainerPort> = named_ports(v)
+        .into_iter()
+        .map(|(name, port)| ContainerPort {
+            name: Some(name.into()),
+            container_port: to_i32(port),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        })
+        .collect();
+    let serve = run.is_none();
+    let words = |w: &[String]| (!w.is_empty()).then(|| w.to_vec());
+    // A run's command and args, when it has either, replace the service's.
+    let (command, args) = match run {
+        Some(x) if !x.command.is_empty() || !x.args.is_empty() => (x.command, x.args),
+        _ => (v.command.as_slice(), v.args.as_slice()),
+    };
     Container {
         name: r.chart.to_owned(),
         image: Some(image.reference()),
         image_pull_policy: Some(v.image_pull_policy.as_str().into()),
-        ports: Some(
-            named_ports(v)
-                .into_iter()
-                .map(|(name, port)| ContainerPort {
-                    name: Some(name.into()),
-                    container_port: to_i32(port),
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
-        env_from: (!v.env.is_empty()).then(|| {
+        command: words(command),
+        args: words(args),
+        ports: (!ports.is_empty()).then_some(ports),
+        env_from: (!v.env.is_empty() && !inline).then(|| {
             vec![EnvFromSource {
                 config_map_ref: Some(ConfigMapEnvSource {
                     name: format!("{}-env", r.name),
@@ -646,11 +690,9 @@ fn container(v: &Values, r: &Release, image: &ImageValues) -> Container {
             }]
         }),
         env: (!env.is_empty()).then_some(env),
-        command: (!v.command.is_empty()).then(|| v.command.clone()),
-        args: (!v.args.is_empty()).then(|| v.args.clone()),
         resources: Some(v.resources.clone()),
-        readiness_probe: Some(probe(&v.probes.readiness, port)),
-        liveness_probe: Some(probe(&v.probes.liveness, port)),
+        readiness_probe: serve.then(|| probe(&v.probes.readiness, port)),
+        liveness_probe: serve.then(|| probe(&v.probes.liveness, port)),
         security_context: Some(v.security_context.clone()),
         volume_mounts: Some(
             std::iter::once(VolumeMount {
@@ -658,13 +700,18 @@ fn container(v: &Values, r: &Release, image: &ImageValues) -> Container {
                 mount_path: "/tmp".into(),
                 ..Default::default()
             })
-            .chain(v.files.iter().map(|(key, f)| VolumeMount {
-                name: FILES_VOLUME.into(),
-                mount_path: f.path.clone(),
-                sub_path: Some(key.clone()),
-                read_only: Some(true),
-                ..Default::default()
-            }))
+            .chain(
+                v.files
+                    .iter()
+                    .filter(|_| !inline)
+                    .map(|(key, f)| VolumeMount {
+                        name: FILES_VOLUME.into(),
+                        mount_path: f.path.clone(),
+                        sub_path: Some(key.clone()),
+                        read_only: Some(true),
+                        ..Default::default()
+                    }),
+            )
             .collect(),
         ),
         ..Default::default()
@@ -682,6 +729,21 @@ fn pod_template(
     selector: &BTreeMap<String, String>,
     spread: bool,
 ) -> PodTemplateSpec {
+    pod_template_for(v, r, image, labels, selector, spread, None)
+}
+
+/// [`pod_template`], or a batch pod (restart policy `Never`, so that a
+/// failed pod stays to be read) when `run` is given.
+fn pod_template_for(
+    v: &Values,
+    r: &Release,
+    image: &ImageValues,
+    labels: BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+    spread: bool,
+    run: Option<&Run>,
+) -> PodTemplateSpec {
+    let hook = run.is_some_and(|x| x.hook);
     let topology = spread.then(|| {
         ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
             .into_iter()
@@ -704,8 +766,9 @@ fn pod_template(
             ..Default::default()
         }),
         spec: Some(PodSpec {
-            service_account_name: Some(r.name.to_owned()),
-            automount_service_account_token: Some(!v.service_account.rules.is_empty()),
+            service_account_name: (!hook).then(|| r.name.to_owned()),
+            restart_policy: run.map(|_| "Never".into()),
+            automount_service_account_token: Some(!hook && !v.service_account.rules.is_empty()),
             image_pull_secrets: (!v.image_pull_secrets.is_empty()).then(|| {
                 v.image_pull_secrets
                     .iter()
@@ -715,14 +778,14 @@ fn pod_template(
                     .collect()
             }),
             security_context: Some(v.pod_security_context.clone()),
-            containers: vec![container(v, r, image)],
+            containers: vec![container_for(v, r, image, run)],
             volumes: Some(
                 std::iter::once(Volume {
                     name: "tmp".into(),
                     empty_dir: Some(EmptyDirVolumeSource::default()),
                     ..Default::default()
                 })
-                .chain((!v.files.is_empty()).then(|| Volume {
+                .chain((!hook && !v.files.is_empty()).then(|| Volume {
                     name: FILES_VOLUME.into(),
                     config_map: Some(ConfigMapVolumeSource {
                         name: format!("{}-files", r.name),
@@ -942,7 +1005,7 @@ fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
                     ..Default::default()
                 };
                 let w = c.weight;
-                let p = v.service.port;
+                let p = v.service.port.unwrap_or_default();
                 let action = format!(
                     r#"{{"type":"forward","forwardConfig":{{"targetGroups":[{{"serviceName":"{n}","servicePort":"{p}","weight":{s}}},{{"serviceName":"{n}-canary","servicePort":"{p}","weight":{w}}}]}}}}"#,
                     n = service_name(v, r),
@@ -1055,7 +1118,8 @@ fn name_label(service: &str) -> BTreeMap<String, String> {
 
 fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
     let np = &v.network_policy;
-    let port = v.service.port;
+    // Only rules of a listening service use it.
+    let port = v.service.port.unwrap_or_default();
     // The pods of the service reach each other on any port (clustering,
     // peer discovery).
     let own = || NetworkPolicyPeer {
@@ -1154,5 +1218,96 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
             ingress: Some(ingress),
             egress: Some(egress),
         }),
+    }
+}
+
+/// Annotations that make a one-off Job a hook: Helm runs it before each
+/// install and upgrade, Argo CD before each sync; each replaces the last
+/// run's Job when it creates the next.
+pub const HOOK_ANNOTATIONS: [(&str, &str); 5] = [
+    ("helm.sh/hook", "pre-install,pre-upgrade"),
+    ("helm.sh/hook-weight", "0"),
+    ("helm.sh/hook-delete-policy", "before-hook-creation"),
+    ("argocd.argoproj.io/hook", "PreSync"),
+    (
+        "argocd.argoproj.io/hook-delete-policy",
+        "BeforeHookCreation",
+    ),
+];
+
+/// Label naming the one-off job a Job and its pods belong to.
+pub const JOB_LABEL: &str = "gen.dev/job";
+
+/// A Job's spec around its pod (`gen.jobSpec`).
+fn job_spec(backoff: u32, deadline: u32, template: PodTemplateSpec) -> JobSpec {
+    JobSpec {
+        backoff_limit: Some(to_i32(backoff)),
+        active_deadline_seconds: (deadline > 0).then(|| i64::from(deadline)),
+        template,
+        ..Default::default()
+    }
+}
+
+/// A one-off job (`job.yaml`).
+fn hook_job(v: &Values, r: &Release, j: &JobValues) -> Job {
+    let mut l = labels(v, r);
+    l.insert(JOB_LABEL.into(), j.job.clone());
+    let run = Run {
+        command: &j.command,
+        args: &j.args,
+        hook: true,
+    };
+    let template = pod_template_for(v, r, &v.image, l.clone(), &l, false, Some(&run));
+    let mut m = meta(&j.name, r, l);
+    m.annotations = Some(
+        HOOK_ANNOTATIONS
+            .iter()
+            .map(|(k, x)| ((*k).to_owned(), (*x).to_owned()))
+            .collect(),
+    );
+    Job {
+        metadata: m,
+        spec: Some(job_spec(
+            j.backoff_limit,
+            j.active_deadline_seconds,
+            template,
+        )),
+        ..Default::default()
+    }
+}
+
+/// The CronJob of a scheduled service (`cronjob.yaml`).
+fn cron_job(v: &Values, r: &Release, s: &ScheduleValues) -> CronJob {
+    let l = labels(v, r);
+    let run = Run {
+        command: &[],
+        args: &[],
+        hook: false,
+    };
+    let template = pod_template_for(v, r, &v.image, l.clone(), &l, false, Some(&run));
+    CronJob {
+        metadata: meta(r.name, r, l.clone()),
+        spec: Some(CronJobSpec {
+            schedule: s.cron.clone(),
+            time_zone: (!s.time_zone.is_empty()).then(|| s.time_zone.clone()),
+            concurrency_policy: Some(s.concurrency_policy.clone()),
+            starting_deadline_seconds: (s.starting_deadline_seconds > 0)
+                .then(|| i64::from(s.starting_deadline_seconds)),
+            successful_jobs_history_limit: Some(to_i32(s.successful_jobs_history_limit)),
+            failed_jobs_history_limit: Some(to_i32(s.failed_jobs_history_limit)),
+            job_template: JobTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(l),
+                    ..Default::default()
+                }),
+                spec: Some(job_spec(
+                    s.backoff_limit,
+                    s.active_deadline_seconds,
+                    template,
+                )),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -113,6 +114,8 @@ kinds! {
     NetworkPolicy = "schemas/k8s/networkpolicy.schema.json";
     Role = "schemas/k8s/role.schema.json";
     RoleBinding = "schemas/k8s/rolebinding.schema.json";
+    Job = "schemas/k8s/job.schema.json";
+    CronJob = "schemas/k8s/cronjob.schema.json";
 }
 
 /// The strict schema of every kind gen emits, as the pretty-printed text

@@ -85,6 +85,7 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     cluster(&mut cx, c);
     alerting(&mut cx, c);
     object_names(&mut cx, parsed);
+    cx.out.extend(super::jobs::check(parsed));
     if let Some(d) = &c.defaults {
         if let Some(s) = &d.strategy {
             strategy(&mut cx, "/defaults/strategy", s, None, false);
@@ -396,7 +397,7 @@ fn metrics_port(cx: &mut Ctx, sp: &str, s: &Service) {
     let Some(m) = s.alerts.as_ref().and_then(|a| a.metrics.as_ref()?.port) else {
         return;
     };
-    if m != s.port {
+    if Some(m) != s.port {
         return;
     }
     let at = push_pointer(

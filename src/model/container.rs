@@ -251,7 +251,9 @@ pub fn port_name(n: &str) -> bool {
 fn ports(cx: &mut Cx, sp: &str, s: &Service) {
     let pp = push_pointer(sp, "ports");
     let mut seen: BTreeMap<u32, String> = BTreeMap::new();
-    seen.insert(s.port, push_pointer(sp, "port"));
+    if let Some(port) = s.port {
+        seen.insert(port, push_pointer(sp, "port"));
+    }
     let metrics = s.alerts.as_ref().and_then(|a| a.metrics.as_ref()?.port);
     for (name, &port) in &s.ports {
         let at = push_pointer(&pp, name);

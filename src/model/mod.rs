@@ -14,6 +14,7 @@ pub mod container;
 pub mod environment;
 pub mod flows;
 pub mod image;
+pub mod jobs;
 pub mod names;
 pub mod objects;
 pub mod quantity;
@@ -326,8 +327,12 @@ pub struct ServiceModel {
     pub namespace: String,
     /// Image of the main (stable / live) track.
     pub image: Image,
-    /// Container port.
-    pub port: u16,
+    /// Container port (none for a scheduled service that listens on nothing).
+    pub port: Option<u16>,
+    /// A CronJob's schedule: the service runs on it instead of as a Deployment.
+    pub schedule: Option<jobs::ScheduleModel>,
+    /// One-off jobs run before each rollout (sorted by key).
+    pub jobs: Vec<jobs::JobModel>,
     /// Replica management.
     pub scaling: Scaling,
     /// Initial replicas when autoscaled (the catalog's `replicas`).
@@ -594,11 +599,26 @@ fn resolve(parsed: &Parsed) -> Model {
             },
         };
 
+        let resources = merge_resources(defaults.resources.as_ref(), s.resources.as_ref());
+        let container = container::resolve(c, s);
+        let jobs = jobs::jobs(
+            name,
+            s,
+            &jobs::PodFacts {
+                image: image.raw.clone(),
+                env: &s.env,
+                secret_env: &secret_env,
+                resources: &resources,
+                container: &container,
+            },
+        );
         services.push(ServiceModel {
             name: name.clone(),
             namespace,
             image,
-            port: u16::try_from(s.port).unwrap_or(u16::MAX),
+            port: s.port.map(|p| u16::try_from(p).unwrap_or(u16::MAX)),
+            schedule: jobs::schedule(s),
+            jobs,
             initial_replicas: if s.hpa.is_some() { s.replicas } else { None },
             scaling,
             min_available: s.min_available,
@@ -606,7 +626,7 @@ fn resolve(parsed: &Parsed) -> Model {
             env: s.env.clone(),
             secret_env,
             calls,
-            resources: merge_resources(defaults.resources.as_ref(), s.resources.as_ref()),
+            resources,
             probes,
             strategy,
             egress: {
@@ -641,7 +661,7 @@ fn resolve(parsed: &Parsed) -> Model {
                     }),
             }),
             service_name: s.service_name.clone().unwrap_or_else(|| name.clone()),
-            container: container::resolve(c, s),
+            container,
             pointer,
         });
     }

@@ -38,7 +38,6 @@ pub fn of_service(model: &Model, svc: &ServiceModel) -> Vec<ObjectId> {
     let service = Some("service_name").filter(|_| svc.service_name != svc.name);
     let mut v = vec![
         id("ServiceAccount", base(), None),
-        id("Service", svc.service_name.clone(), service),
         id("NetworkPolicy", base(), None),
     ];
     if !svc.env.is_empty() {
@@ -51,6 +50,16 @@ pub fn of_service(model: &Model, svc: &ServiceModel) -> Vec<ObjectId> {
         v.push(id("Role", base(), Some("service_account")));
         v.push(id("RoleBinding", base(), Some("service_account")));
     }
+    // One-off jobs: the name carries the hash of the pod (see
+    // `model::jobs::job_name`), so it is the model's, never re-derived here.
+    for j in &svc.jobs {
+        v.push(id("Job", j.name.clone(), Some("jobs")));
+    }
+    if svc.schedule.is_some() {
+        v.push(id("CronJob", base(), Some("schedule")));
+        return v;
+    }
+    v.push(id("Service", svc.service_name.clone(), service));
     // Deployment tracks, and which of them an HPA scales.
     let tracks: Vec<(String, Option<&'static str>, bool)> = match &svc.strategy {
         StrategyModel::Rolling { .. } => vec![(base(), None, true)],

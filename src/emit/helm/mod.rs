@@ -49,6 +49,10 @@ pub const BLUEPRINTS: &[(&str, &str)] = &[
         include_str!("../../../blueprints/chart/templates/configmap.yaml"),
     ),
     (
+        "templates/cronjob.yaml",
+        include_str!("../../../blueprints/chart/templates/cronjob.yaml"),
+    ),
+    (
         "templates/deployment.yaml",
         include_str!("../../../blueprints/chart/templates/deployment.yaml"),
     ),
@@ -59,6 +63,10 @@ pub const BLUEPRINTS: &[(&str, &str)] = &[
     (
         "templates/ingress.yaml",
         include_str!("../../../blueprints/chart/templates/ingress.yaml"),
+    ),
+    (
+        "templates/job.yaml",
+        include_str!("../../../blueprints/chart/templates/job.yaml"),
     ),
     (
         "templates/networkpolicy.yaml",

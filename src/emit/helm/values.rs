@@ -89,6 +89,100 @@ pub struct Values {
     pub node_selector: BTreeMap<String, String>,
     /// Taints the pods tolerate.
     pub tolerations: Vec<Toleration>,
+    /// Run as a CronJob (batch/v1) on this schedule, instead of Deployments
+    /// behind a Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleValues>,
+    /// One-off Jobs run as Helm pre-install/pre-upgrade hooks (and Argo CD
+    /// PreSync hooks) before the rollout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobValues>,
+}
+
+/// A CronJob's schedule and the Job each run is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleValues {
+    /// Cron schedule (five fields or a macro such as `@hourly`).
+    #[schemars(length(min = 1))]
+    pub cron: String,
+    /// IANA time zone of the schedule; empty: the controller's.
+    pub time_zone: String,
+    /// `Forbid`, `Replace` or `Allow`.
+    #[schemars(regex(pattern = "^(Forbid|Replace|Allow)$"))]
+    pub concurrency_policy: String,
+    /// Seconds a run may start late; 0: no limit.
+    #[schemars(range(min = 0))]
+    pub starting_deadline_seconds: u32,
+    /// Seconds a run may take; 0: no limit.
+    #[schemars(range(min = 0))]
+    pub active_deadline_seconds: u32,
+    /// Retries of a failed pod.
+    #[schemars(range(min = 0, max = 100))]
+    pub backoff_limit: u32,
+    /// Successful runs kept.
+    #[schemars(range(min = 0, max = 100))]
+    pub successful_jobs_history_limit: u32,
+    /// Failed runs kept.
+    #[schemars(range(min = 0, max = 100))]
+    pub failed_jobs_history_limit: u32,
+}
+
+/// A one-off hook Job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobValues {
+    /// Object name: `<service>-<job>-<hash of its pod>`, new whenever the
+    /// pod changes (a Job's pod template is immutable).
+    #[schemars(length(min = 1, max = 63))]
+    pub name: String,
+    /// The job's short name (label `gen.dev/job`).
+    #[schemars(length(min = 1, max = 20))]
+    pub job: String,
+    /// Container command; empty: the image's entrypoint.
+    pub command: Vec<String>,
+    /// Container arguments.
+    pub args: Vec<String>,
+    /// Seconds the job may take; 0: no limit.
+    #[schemars(range(min = 0))]
+    pub active_deadline_seconds: u32,
+    /// Retries of a failed pod.
+    #[schemars(range(min = 0, max = 100))]
+    pub backoff_limit: u32,
+}
+
+impl ScheduleValues {
+    fn from_model(m: &crate::model::jobs::ScheduleModel) -> ScheduleValues {
+        use crate::catalog::types::Concurrency;
+        ScheduleValues {
+            cron: m.cron.clone(),
+            time_zone: m.time_zone.clone().unwrap_or_default(),
+            concurrency_policy: match m.concurrency {
+                Concurrency::Forbid => "Forbid",
+                Concurrency::Replace => "Replace",
+                Concurrency::Allow => "Allow",
+            }
+            .to_owned(),
+            starting_deadline_seconds: m.starting_deadline.unwrap_or(0),
+            active_deadline_seconds: m.deadline.unwrap_or(0),
+            backoff_limit: m.backoff_limit,
+            successful_jobs_history_limit: m.keep_successful,
+            failed_jobs_history_limit: m.keep_failed,
+        }
+    }
+}
+
+impl JobValues {
+    fn from_model(j: &crate::model::jobs::JobModel) -> JobValues {
+        JobValues {
+            name: j.name.clone(),
+            job: j.key.clone(),
+            command: j.command.clone(),
+            args: j.args.clone(),
+            active_deadline_seconds: j.deadline.unwrap_or(0),
+            backoff_limit: j.backoff_limit,
+        }
+    }
 }
 
 /// An image reference split into parts.
@@ -211,8 +305,10 @@ pub struct PdbValues {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceValues {
     /// Port the container listens on; the Service exposes the same number.
+    /// Absent for a scheduled service that listens on nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
-    pub port: u32,
+    pub port: Option<u32>,
     /// Port name: `http`, or `tcp` for non-HTTP services.
     #[schemars(regex(pattern = "^(http|tcp)$"))]
     pub port_name: String,
@@ -656,7 +752,7 @@ impl Values {
                 max_unavailable: 1,
             },
             None => PdbValues {
-                enabled: svc.scaling.guaranteed() >= 2,
+                enabled: svc.scaling.guaranteed() >= 2 && svc.schedule.is_none(),
                 min_available: 0,
                 max_unavailable: 1,
             },
@@ -799,7 +895,7 @@ impl Values {
             .map(|s| ServicePeer {
                 namespace: s.namespace.clone(),
                 service: s.name.clone(),
-                port: Some(u32::from(s.port)),
+                port: s.port.map(u32::from),
                 ports: s.container.ports.values().map(|p| u32::from(*p)).collect(),
             })
             .collect();
@@ -819,7 +915,7 @@ impl Values {
             autoscaling,
             pod_disruption_budget,
             service: ServiceValues {
-                port: u32::from(svc.port),
+                port: svc.port.map(u32::from),
                 port_name: port_name.to_owned(),
                 name: if svc.service_name == svc.name {
                     String::new()
@@ -928,6 +1024,8 @@ impl Values {
             },
             node_selector: BTreeMap::new(),
             tolerations: Vec::new(),
+            schedule: svc.schedule.as_ref().map(ScheduleValues::from_model),
+            jobs: svc.jobs.iter().map(JobValues::from_model).collect(),
         }
     }
 }

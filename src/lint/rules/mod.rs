@@ -15,6 +15,8 @@ mod blue_green_same_image;
 mod canary_weight_high;
 mod canary_weight_zero;
 mod cpu_limit;
+mod cronjob_concurrent_runs;
+mod cronjob_without_deadline;
 mod database_unused;
 mod egress_world;
 mod env_high_entropy;
@@ -67,6 +69,8 @@ pub static ALL: &[&Rule] = &[
     &canary_weight_high::RULE,
     &canary_weight_zero::RULE,
     &cpu_limit::RULE,
+    &cronjob_concurrent_runs::RULE,
+    &cronjob_without_deadline::RULE,
     &database_unused::RULE,
     &egress_world::RULE,
     &env_high_entropy::RULE,

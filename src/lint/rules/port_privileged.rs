@@ -23,12 +23,12 @@ for a separate management port) and set `port` (or `alerts.metrics.port`) to it.
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     for s in &cx.model.services {
-        if s.port < 1024 {
+        if let Some(port) = s.port.filter(|p| *p < 1024) {
             out.push(Hit::at(
                 super::svc_key(&s.name, "port"),
                 format!(
-                    "`{}` listens on port {}, which user 10001 cannot bind",
-                    s.name, s.port
+                    "`{}` listens on port {port}, which user 10001 cannot bind",
+                    s.name
                 ),
             ));
         }

@@ -53,14 +53,14 @@ fn check(cx: &Ctx, out: &mut Vec<Hit>) {
                 at,
                 format!(
                     "`{}` serves routes but its probes are `type: tcp`, so readiness is only a TCP connect to port {}",
-                    s.name, s.port
+                    s.name, s.port.unwrap_or_default()
                 ),
             ).of(&s.name)),
             None => out.push(Hit::at_key(
                 super::written::block(cx, &s.name, "probes"),
                 format!(
                     "`{}` serves routes but sets no readiness path, so readiness is only a TCP connect to port {}",
-                    s.name, s.port
+                    s.name, s.port.unwrap_or_default()
                 ),
             ).of(&s.name)),
         }

@@ -26,7 +26,12 @@ with a waiver that says why it must be a singleton.",
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let c = &cx.parsed.catalog;
-    for s in cx.model.services.iter().filter(|s| s.routes.is_empty()) {
+    for s in cx
+        .model
+        .services
+        .iter()
+        .filter(|s| s.routes.is_empty() && s.schedule.is_none())
+    {
         if s.scaling != Scaling::Fixed(1) {
             continue;
         }
