@@ -452,17 +452,96 @@ fn prometheus_reaches_every_scraped_port(out: &Path, prom_ns: &str, prom: &str) 
     scraped.len()
 }
 
-/// In examples/msa-k3s the Prometheus is a catalog service that `calls` the
-/// monitored ones: each ServiceMonitor's port is one the service's
-/// NetworkPolicy admits the Prometheus pods to (docs/catalog.md says what a
-/// Prometheus outside the catalog needs).
+/// The labels the prometheus-operator puts on the pods of the Prometheus
+/// `kube-prometheus-stack-prometheus` (the monitoring add-on's, release
+/// `kube-prometheus-stack`), as its documentation lists them; a
+/// NetworkPolicy peer matches them by a subset.
+fn addon_prometheus_pod() -> Value {
+    let name = "kube-prometheus-stack-prometheus";
+    json!({
+        "app.kubernetes.io/name": "prometheus",
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/managed-by": "prometheus-operator",
+        "operator.prometheus.io/name": name,
+        "operator.prometheus.io/shard": "0",
+        "prometheus": name,
+    })
+}
+
+/// Whether an ingress rule of `policy` admits a pod labelled `pod` in the
+/// namespace `ns` (its automatic `kubernetes.io/metadata.name` label) on
+/// `port`: the NetworkPolicy semantics of namespace and pod selectors
+/// (`matchLabels`, every pair present).
+fn admits(policy: &Value, ns: &str, pod: &Value, port: &Value) -> bool {
+    let subset = |sel: &Value, labels: &Value| {
+        sel["matchLabels"]
+            .as_object()
+            .is_some_and(|m| m.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    };
+    let ns_labels = json!({"kubernetes.io/metadata.name": ns});
+    policy["spec"]["ingress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| {
+            r["ports"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| &p["port"] == port))
+                && r["from"].as_array().unwrap().iter().any(|f| {
+                    subset(&f["namespaceSelector"], &ns_labels) && subset(&f["podSelector"], pod)
+                })
+        })
+}
+
+/// With the monitoring add-on, every port a ServiceMonitor scrapes is one
+/// the service's NetworkPolicy admits the add-on's Prometheus pods to (the
+/// add-on's Prometheus has no policy of its own: its egress is open); a
+/// service gen does not scrape does not admit them.
 #[test]
-fn the_example_prometheus_may_reach_every_monitored_port() {
-    let out = common::root().join("examples/msa-k3s/out");
-    assert_eq!(
-        prometheus_reaches_every_scraped_port(&out, "monitoring", "prometheus"),
-        2
-    );
+fn the_addon_prometheus_may_reach_every_monitored_port() {
+    for (case, ns) in [
+        ("examples/msa-k3s", "monitoring"),
+        ("golden/addons", "observability"),
+    ] {
+        let out = common::root().join(case).join("out");
+        let scraped = scraped_ports(&out);
+        assert!(!scraped.is_empty(), "{case}");
+        for (svc_ns, svc, port) in &scraped {
+            let objs = documents(&out.join(format!("manifests/{svc_ns}/{svc}.yaml")));
+            let policy = objs.iter().find(|o| o["kind"] == "NetworkPolicy").unwrap();
+            assert!(
+                admits(policy, ns, &addon_prometheus_pod(), port),
+                "{case}: {svc} does not admit Prometheus on {port}"
+            );
+            // Not from another namespace.
+            assert!(!admits(policy, "default", &addon_prometheus_pod(), port));
+        }
+        let mut unscraped = 0;
+        for e in walkdir::WalkDir::new(out.join("manifests")).min_depth(2) {
+            let e = e.unwrap();
+            let name = e.path().file_stem().unwrap().to_str().unwrap().to_owned();
+            if scraped.iter().any(|(_, s, _)| *s == name) {
+                continue;
+            }
+            unscraped += 1;
+            let objs = documents(e.path());
+            let policy = objs.iter().find(|o| o["kind"] == "NetworkPolicy").unwrap();
+            let any_port = policy["spec"]["ingress"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| {
+                    r["from"].as_array().unwrap().iter().any(|f| {
+                        f["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "prometheus"
+                    })
+                });
+            assert!(
+                !any_port,
+                "{case}: {name} admits Prometheus, which does not scrape it"
+            );
+        }
+        assert!(unscraped > 0, "{case}");
+    }
 }
 
 /// `alerts.metrics.port`: a separate management port (Spring's

@@ -29,6 +29,7 @@ struct Topology {
     registry: bool,
     bastion: bool,
     zones: &'static str,
+    monitoring: bool,
 }
 
 const TOPOLOGIES: [Topology; 6] = [
@@ -41,6 +42,7 @@ const TOPOLOGIES: [Topology; 6] = [
         registry: false,
         bastion: true,
         zones: "[eu-west-1a, eu-west-1b]",
+        monitoring: false,
     },
     Topology {
         name: "3 servers + 3 agents",
@@ -51,6 +53,7 @@ const TOPOLOGIES: [Topology; 6] = [
         registry: false,
         bastion: false,
         zones: "[eu-west-1a, eu-west-1b]",
+        monitoring: true,
     },
     Topology {
         name: "wireguard-native",
@@ -61,6 +64,7 @@ const TOPOLOGIES: [Topology; 6] = [
         registry: false,
         bastion: false,
         zones: "[eu-west-1a, eu-west-1b]",
+        monitoring: false,
     },
     Topology {
         name: "embedded registry",
@@ -71,6 +75,7 @@ const TOPOLOGIES: [Topology; 6] = [
         registry: true,
         bastion: true,
         zones: "[eu-west-1a, eu-west-1b]",
+        monitoring: false,
     },
     Topology {
         name: "host-gw, one zone",
@@ -81,6 +86,7 @@ const TOPOLOGIES: [Topology; 6] = [
         registry: false,
         bastion: false,
         zones: "[eu-west-1a]",
+        monitoring: false,
     },
     Topology {
         name: "IPv6 on",
@@ -91,6 +97,7 @@ const TOPOLOGIES: [Topology; 6] = [
         registry: false,
         bastion: false,
         zones: "[eu-west-1a, eu-west-1b]",
+        monitoring: false,
     },
 ];
 
@@ -120,7 +127,11 @@ fn catalog(t: &Topology) -> String {
         "services:".to_owned(),
         "  web: {image: 'ghcr.io/lab/web:1.0.0', port: 8080, routes: [/], egress: [{cidr: 10.0.200.0/24, port: 6379}, {cidr: 0.0.0.0/0, port: 443}]}".to_owned(),
     ];
-    lines.join("\n") + "\n"
+    let mut text = lines.join("\n") + "\n";
+    if t.monitoring {
+        text.push_str("addons: {monitoring: {}}\n");
+    }
+    text
 }
 
 fn topology_json(t: &Topology) -> serde_json::Value {
@@ -133,7 +144,8 @@ fn topology_json(t: &Topology) -> serde_json::Value {
         "servers": t.servers, "agents": t.agents, "flannel": t.flannel,
         "ipv6": t.ipv6, "registry": t.registry, "bastion": t.bastion,
         "admin_cidrs": admin, "load_balancer": true, "tls": true,
-        "db_port": 5432, "egress": [["10.0.200.0/24", 6379], ["0.0.0.0/0", 443]]
+        "db_port": 5432, "egress": [["10.0.200.0/24", 6379], ["0.0.0.0/0", 443]],
+        "monitoring": t.monitoring
     })
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// The reference's key tables: the heading above the table, the schema
 /// place it documents (dotted; `<name>` a map's values, `[]` a list's items)
 /// and the prefix its keys are written with.
-const TABLES: [(&str, &str, &str); 17] = [
+const TABLES: [(&str, &str, &str); 19] = [
     ("## Top level", "", ""),
     ("## `services.<name>`", "services.<name>", ""),
     ("### `replicas` and `hpa`", "services.<name>.hpa", "hpa."),
@@ -21,6 +21,8 @@ const TABLES: [(&str, &str, &str); 17] = [
     ("### `strategy`", "services.<name>.strategy", ""),
     ("### `waivers`", "services.<name>.waivers.[]", ""),
     ("## `alerts` and `alerting`", "services.<name>.alerts", ""),
+    ("## `addons`", "addons", ""),
+    ("### `addons.monitoring`", "addons.monitoring", ""),
     ("## `defaults`", "defaults", ""),
     ("## `namespaces`", "namespaces", ""),
     ("## `ingress`", "ingress", ""),

@@ -70,8 +70,11 @@ fn declared(cat: &Value, env: Option<&str>) -> Vec<Declared> {
     for (name, svc) in cat["services"].as_object().unwrap() {
         let ns = svc["namespace"].as_str().unwrap_or(&default_ns);
         let host = pick(&over["services"][name]["host"], &svc["host"]).unwrap_or(host.clone());
-        let main = format!("{ns}/{name}");
-        let canary = format!("{ns}/{name}-canary");
+        // The Service callers and the Ingress use: `service_name`, else the
+        // service's own name.
+        let service = svc["service_name"].as_str().unwrap_or(name);
+        let main = format!("{ns}/{service}");
+        let canary = format!("{ns}/{service}-canary");
         let backends: BTreeSet<String> = match svc["strategy"]["type"].as_str() {
             Some("canary") => match svc["strategy"]["canary_weight"].as_u64().unwrap_or(10) {
                 0 => BTreeSet::from([main]),

@@ -79,6 +79,12 @@ pub struct Catalog {
     /// in a Secret, for the Alertmanager configuration gen writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerting: Option<Alerting>,
+    /// Platform add-ons gen installs from pinned upstream charts:
+    /// `monitoring` (kube-prometheus-stack) and `metrics_server`. On K3s
+    /// each becomes a HelmChart under `k3s/manifests/`; elsewhere an Argo CD
+    /// Application under `argocd/addons/` (needs `gitops.argocd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addons: Option<Addons>,
     /// The services, keyed by name: lowercase letters, digits and `-`, starting
     /// with a letter, at most 53 characters.
     #[schemars(extend("propertyNames" = { "pattern": SERVICE_NAME, "maxLength": 53 }))]
@@ -1103,4 +1109,81 @@ pub struct Waiver {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     pub expires: Option<String>,
+}
+
+/// Regex for a Prometheus duration such as `15d` or `1w3d`: numbers with the
+/// units y, w, d, h, m, s, ms, largest first, each at most once.
+pub const PROMETHEUS_DURATION: &str =
+    "^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$";
+
+/// Platform add-ons installed from pinned upstream charts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Addons {
+    /// The monitoring stack (kube-prometheus-stack: Prometheus, Alertmanager,
+    /// kube-state-metrics, node-exporter and, with `grafana`, Grafana). Its
+    /// Prometheus selects gen's PrometheusRules and ServiceMonitors, its
+    /// Alertmanager gets the configuration of `alerting`, and the services'
+    /// NetworkPolicies let it scrape them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<Monitoring>,
+    /// metrics-server, which HorizontalPodAutoscalers read CPU and memory
+    /// from: `{}` installs it; `{provided: true}` says the cluster has one
+    /// already (an EKS add-on, say). K3s bundles one: do not install another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_server: Option<MetricsServer>,
+}
+
+/// The monitoring add-on (kube-prometheus-stack).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// Namespace the stack runs in (default `monitoring`). Its Pod Security
+    /// enforcement is `privileged`: node-exporter reads the host (host
+    /// network, PID namespace and filesystem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
+    pub namespace: Option<String>,
+    /// How long Prometheus keeps samples, a Prometheus duration such as
+    /// `15d` or `12h` (units y, w, d, h, m, s, ms, largest first). Default `10d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = PROMETHEUS_DURATION), length(min = 2, max = 32))]
+    pub retention: Option<String>,
+    /// Size of Prometheus's persistent volume, e.g. `20Gi` (default `10Gi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Quantity>,
+    /// StorageClass of the persistent volumes. Default: `local-path` on K3s,
+    /// else the cluster's default class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub storage_class: Option<String>,
+    /// Grafana, with its admin credentials from a Secret; without this key
+    /// Grafana is not installed (the chart's built-in password is public).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grafana: Option<Grafana>,
+}
+
+/// Grafana of the monitoring add-on.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Grafana {
+    /// Name of the Secret, in the add-on's namespace, holding the admin
+    /// user name under key `admin-user` and the password under
+    /// `admin-password`. Create it before the add-on; gen never sees it.
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub admin_secret: String,
+    /// Size of Grafana's persistent volume (dashboards, users), e.g. `5Gi`.
+    /// Default: no volume (what Grafana stores is lost with its pod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Quantity>,
+}
+
+/// The metrics-server add-on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsServer {
+    /// The cluster already runs a metrics-server (K3s's, an EKS add-on):
+    /// gen installs none. Default false: gen installs the pinned chart.
+    #[serde(default)]
+    pub provided: bool,
 }

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::{EmitError, Tree, HEADER};
+use crate::catalog::types::ArgoCd;
 use crate::model::Model;
 
 /// The Application CRD subset gen validates against.
@@ -19,57 +20,71 @@ pub fn validate(file: &str, app: &Value) -> Result<(), EmitError> {
     SUBSET.check(file, app)
 }
 
+/// An Application of `model` named `name` that deploys `source` into
+/// `namespace` (created if missing), with gen's sync policy: retries with
+/// backoff, and unless `automated: false`, automated sync with prune and
+/// self-heal.
+pub fn application(model: &Model, a: &ArgoCd, name: &str, source: Value, namespace: &str) -> Value {
+    let mut sync = json!({
+        "syncOptions": ["CreateNamespace=true"],
+        "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
+    });
+    if a.automated.unwrap_or(true) {
+        sync["automated"] = json!({"prune": true, "selfHeal": true});
+    }
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": name,
+            "namespace": a.namespace.clone().unwrap_or_else(|| "argocd".into()),
+            "labels": {"app.kubernetes.io/part-of": model.project, "app.kubernetes.io/managed-by": "gen"},
+            // Deleting the Application deletes what it deployed.
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": a.project.clone().unwrap_or_else(|| "default".into()),
+            "source": source,
+            "destination": {
+                "server": "https://kubernetes.default.svc",
+                "namespace": namespace,
+            },
+            "syncPolicy": sync,
+        },
+    })
+}
+
+/// Serialize an Application checked against the CRD subset.
+pub fn to_yaml(path: &str, app: &Value) -> Result<String, EmitError> {
+    validate(path, app)?;
+    let text = serde_saphyr::to_string(app).map_err(|e| EmitError::Serialize {
+        what: path.to_owned(),
+        why: e.to_string(),
+    })?;
+    Ok(format!("{HEADER}{text}"))
+}
+
 /// Emit the Applications.
 pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
     let Some(a) = &model.argocd else {
         return Ok(());
     };
-    let automated = a.automated.unwrap_or(true);
     for svc in &model.services {
-        let mut spec = json!({
-            "project": a.project.clone().unwrap_or_else(|| "default".into()),
-            "source": {
-                "repoURL": a.repo_url,
-                "targetRevision": a.target_revision.clone().unwrap_or_else(|| "HEAD".into()),
-                "path": format!("{}/{}", a.charts_path, svc.name),
-                "helm": {"releaseName": svc.name},
-            },
-            "destination": {
-                "server": "https://kubernetes.default.svc",
-                "namespace": svc.namespace,
-            },
-            "syncPolicy": {
-                "syncOptions": ["CreateNamespace=true"],
-                "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
-            },
+        let mut source = json!({
+            "repoURL": a.repo_url,
+            "targetRevision": a.target_revision.clone().unwrap_or_else(|| "HEAD".into()),
+            "path": format!("{}/{}", a.charts_path, svc.name),
+            "helm": {"releaseName": svc.name},
         });
         if let Some(env) = &a.environment {
             // The chart renders with the environment's overlay (a path
             // relative to the chart, as Argo CD resolves it).
-            spec["source"]["helm"]["valueFiles"] = json!([format!("values-{env}.yaml")]);
+            source["helm"]["valueFiles"] = json!([format!("values-{env}.yaml")]);
         }
-        if automated {
-            spec["syncPolicy"]["automated"] = json!({"prune": true, "selfHeal": true});
-        }
-        let app = json!({
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Application",
-            "metadata": {
-                "name": svc.name,
-                "namespace": a.namespace.clone().unwrap_or_else(|| "argocd".into()),
-                "labels": {"app.kubernetes.io/part-of": model.project, "app.kubernetes.io/managed-by": "gen"},
-                // Deleting the Application deletes what it deployed.
-                "finalizers": ["resources-finalizer.argocd.argoproj.io"],
-            },
-            "spec": spec,
-        });
+        let app = application(model, a, &svc.name, source, &svc.namespace);
         let path = format!("argocd/{}.yaml", svc.name);
-        validate(&path, &app)?;
-        let text = serde_saphyr::to_string(&app).map_err(|e| EmitError::Serialize {
-            what: path.clone(),
-            why: e.to_string(),
-        })?;
-        tree.insert(path, format!("{HEADER}{text}"));
+        let text = to_yaml(&path, &app)?;
+        tree.insert(path, text);
     }
     Ok(())
 }

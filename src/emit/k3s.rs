@@ -1,6 +1,6 @@
 //! K3s bootstrap under `k3s/`: install scripts for servers and agents, the
 //! K3s configuration of each role, server manifests (the ingress
-//! controller), the embedded-registry mirrors, CIS sysctls, optional
+//! controller and the add-ons of `emit::addons`), the embedded-registry mirrors, CIS sysctls, optional
 //! cloud-init user-data and `fetch-kubeconfig.sh`.
 //!
 //! The scripts' logic is static (`blueprints/k3s/*.sh`); gen prepends a block
@@ -23,8 +23,6 @@ const SERVER_MAIN: &str = include_str!("../../blueprints/k3s/install-server.sh")
 const AGENT_MAIN: &str = include_str!("../../blueprints/k3s/install-agent.sh");
 const FETCH_MAIN: &str = include_str!("../../blueprints/k3s/fetch-kubeconfig.sh");
 
-/// Pinned ingress-nginx chart installed through K3s's HelmChart manifests.
-pub const INGRESS_NGINX_CHART: &str = "4.12.1";
 /// Delimiter of the embedded here-documents.
 const EOF_MARK: &str = "GEN_K3S_EOF";
 /// Token path on the node.
@@ -124,22 +122,15 @@ fn manifests(model: &Model) -> Result<Vec<(String, Value)>, EmitError> {
                     "proxy-real-ip-cidr": vpc,
                 });
             }
-            let values = ser("ingress-nginx values", &json!({"controller": controller}))?;
             vec![(
                 "ingress-nginx.yaml".into(),
-                json!({
-                    "apiVersion": "helm.cattle.io/v1",
-                    "kind": "HelmChart",
-                    "metadata": {"name": "ingress-nginx", "namespace": "kube-system"},
-                    "spec": {
-                        "repo": "https://kubernetes.github.io/ingress-nginx",
-                        "chart": "ingress-nginx",
-                        "version": INGRESS_NGINX_CHART,
-                        "targetNamespace": "ingress-nginx",
-                        "createNamespace": true,
-                        "valuesContent": values,
-                    }
-                }),
+                super::addons::helm_chart(
+                    "k3s/manifests/ingress-nginx.yaml",
+                    "ingress-nginx",
+                    super::upstream::INGRESS_NGINX,
+                    "ingress-nginx",
+                    &json!({"controller": controller}),
+                )?,
             )]
         }
         IngressClass::Traefik => {
@@ -279,7 +270,10 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
     let mut server_files = vec![("config.yaml".to_owned(), server_cfg)];
     let mut agent_files = vec![("config.yaml".to_owned(), agent_cfg)];
     let mut manifest_names = Vec::new();
-    for (name, v) in manifests(model)? {
+    // The ingress controller, then the platform add-ons (`emit::addons`).
+    let mut server_manifests = manifests(model)?;
+    server_manifests.extend(super::addons::k3s_manifests(model)?);
+    for (name, v) in server_manifests {
         let text = with_header(ser(&name, &v)?);
         tree.insert(format!("k3s/manifests/{name}"), text.clone());
         manifest_names.push(name.clone());

@@ -159,26 +159,7 @@ fn each_file(
 ) -> Result<(), EmitError> {
     let mut ns_docs = Vec::new();
     for (name, ns) in &model.namespaces {
-        let mut labels = ns.labels.clone();
-        // Pod Security admission at `restricted`, which every pod gen
-        // renders meets: a pod that does not (added by hand, or by a chart
-        // of someone else's) is refused by the API server. The catalog's
-        // own `pod-security.kubernetes.io/*` labels win.
-        for mode in POD_SECURITY_MODES {
-            labels
-                .entry(format!("pod-security.kubernetes.io/{mode}"))
-                .or_insert_with(|| "restricted".into());
-        }
-        labels.insert("app.kubernetes.io/part-of".into(), model.project.clone());
-        labels.insert("kubernetes.io/metadata.name".into(), name.clone());
-        let obj = Namespace {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                labels: Some(labels),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let obj = namespace(model, name, ns);
         ns_docs.push(doc(&obj)?);
     }
     let path = format!("{root}/namespaces.yaml");
@@ -204,6 +185,30 @@ fn each_file(
         })?;
     }
     Ok(())
+}
+
+/// The Namespace object of `name`: Pod Security admission at `restricted`,
+/// which every pod gen renders meets (a pod that does not, added by hand or
+/// by a chart of someone else's, is refused by the API server); the model's
+/// own `pod-security.kubernetes.io/*` labels (the catalog's, an add-on's)
+/// win.
+pub fn namespace(model: &Model, name: &str, ns: &crate::model::NamespaceModel) -> Namespace {
+    let mut labels = ns.labels.clone();
+    for mode in POD_SECURITY_MODES {
+        labels
+            .entry(format!("pod-security.kubernetes.io/{mode}"))
+            .or_insert_with(|| "restricted".into());
+    }
+    labels.insert("app.kubernetes.io/part-of".into(), model.project.clone());
+    labels.insert("kubernetes.io/metadata.name".into(), name.to_owned());
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(labels),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
 }
 
 /// The rendered objects are exactly those `model::objects::of_service`
@@ -1152,6 +1157,13 @@ fn network_policy(v: &Values, r: &Release) -> NetworkPolicy {
         ingress.push(NetworkPolicyIngressRule {
             from: Some(vec![peer]),
             ports: Some(vec![tcp(port)]),
+        });
+    }
+    if let Some(p) = &np.prometheus {
+        // The monitoring add-on's Prometheus scrapes the metrics port.
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![pod_peer(&p.namespace, p.pod_labels.clone())]),
+            ports: Some(vec![tcp(v.service.metrics_port().unwrap_or(port))]),
         });
     }
     if !np.from.is_empty() {

@@ -5,6 +5,7 @@
 //! it. They never touch the filesystem, and the same model always gives the
 //! same bytes (sorted maps, no timestamps, no absolute paths).
 
+pub mod addons;
 pub mod alerts;
 pub mod argocd;
 pub mod aws;
@@ -14,6 +15,7 @@ pub mod k3s;
 pub mod k3s_installers;
 pub mod manifests;
 pub mod monitors;
+pub mod upstream;
 pub mod validate;
 
 use std::borrow::Cow;
@@ -193,6 +195,7 @@ pub fn emit_with(
     }
     helm::emit(model, &derived.values, &derived.environments, &mut tree)?;
     argocd::emit(model, &mut tree)?;
+    addons::emit(model, &mut tree)?;
     alerts::emit(model, &derived.values, &mut tree)?;
     k3s::emit(model, &mut tree)?;
     aws::emit(model, &derived.flows, &mut tree)?;

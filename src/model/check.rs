@@ -84,6 +84,7 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     calls(&mut cx, c);
     cluster(&mut cx, c);
     alerting(&mut cx, c);
+    cx.out.extend(super::addons::check(parsed));
     object_names(&mut cx, parsed);
     cx.out.extend(super::jobs::check(parsed));
     if let Some(d) = &c.defaults {

@@ -15,6 +15,10 @@ use std::fmt;
 use super::Model;
 use crate::catalog::types::{DbEngine, FlannelBackend};
 
+/// node-exporter's port on every node (host network), which the monitoring
+/// add-on's Prometheus scrapes.
+pub const NODE_EXPORTER_PORT: u16 = 9100;
+
 /// A security-group role: the machines (or load balancer) gen gives a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Group {
@@ -424,6 +428,21 @@ pub fn derive(model: &Model) -> Vec<Flow> {
             (port, port),
             "workloads to the database",
         );
+    }
+
+    // The monitoring add-on: its Prometheus (a pod on a worker, leaving
+    // through the node's address) scrapes node-exporter, which listens on
+    // every node's own network.
+    if model.addons.monitoring.is_some() {
+        for n in &nodes {
+            add(
+                workers.clone(),
+                n.clone(),
+                Proto::Tcp,
+                (NODE_EXPORTER_PORT, NODE_EXPORTER_PORT),
+                "Prometheus scrapes node-exporter (monitoring add-on)",
+            );
+        }
     }
 
     // What services declare they reach outside the cluster (pods leave

@@ -8,6 +8,7 @@
 //! Architecture invariant: emitters never see a `Catalog`, only a `Model`; a
 //! `Model` only exists if the catalog passed every check.
 
+pub mod addons;
 pub mod chars;
 pub mod check;
 pub mod container;
@@ -59,6 +60,8 @@ pub struct Model {
     pub argocd: Option<crate::catalog::types::ArgoCd>,
     /// Alert delivery, if any.
     pub alerting: Option<AlertingModel>,
+    /// Platform add-ons from pinned upstream charts.
+    pub addons: addons::AddonsModel,
     /// The catalog's environments, sorted by name (empty in an environment's
     /// own model).
     pub environments: Vec<Environment>,
@@ -666,7 +669,17 @@ fn resolve(parsed: &Parsed) -> Model {
         });
     }
 
+    let addons = addons::resolve(c);
+    if let Some(m) = &addons.monitoring {
+        // The add-on's namespace, with the Pod Security level node-exporter
+        // needs (the catalog's own declaration adds its labels).
+        let ns = namespaces.entry(m.namespace.clone()).or_default();
+        for (k, v) in addons::namespace_labels() {
+            ns.labels.entry(k).or_insert(v);
+        }
+    }
     Model {
+        addons,
         project: c.project.clone(),
         kubernetes,
         namespaces,

@@ -8,7 +8,9 @@ Facts from the K3s networking requirements: 6443/tcp agents->servers (and
 servers->servers when joining), 2379-2380/tcp between servers only with
 embedded etcd (3+ servers), 8472/udp between all nodes for vxlan, 51820/udp
 (+51821 with IPv6) for wireguard-native, 10250/tcp between all nodes,
-5001/tcp and 6443/tcp between all nodes with the embedded registry.
+5001/tcp and 6443/tcp between all nodes with the embedded registry; with the
+monitoring add-on ("monitoring"), 9100/tcp (node-exporter on the host
+network) from the workers, where Prometheus runs, to every node.
 Prints the differences; exits 1 if any.
 """
 
@@ -74,6 +76,8 @@ if t["load_balancer"]:
         add("load_balancer", workers, "tcp", 443)
 if t["db_port"]:
     add(workers, "database", "tcp", t["db_port"])
+if t.get("monitoring"):
+    add(workers, nodes, "tcp", 9100)
 for cidr, port in t["egress"]:
     # the whole internet is one peer (0.0.0.0/0, and ::/0 with IPv6)
     dst = ["cidr:" + w for w in world] if cidr in ("0.0.0.0/0", "::/0") else "cidr:" + cidr

@@ -560,6 +560,12 @@ pub struct NetworkPolicyValues {
     /// Where the ingress controller's traffic comes from (routed services).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_controller: Option<PeerValues>,
+    /// The monitoring add-on's Prometheus pods, which scrape this service's
+    /// metrics port (`service.ports.metrics`, else `service.port`): set when
+    /// the catalog has `addons.monitoring` and gen scrapes the service (a
+    /// ServiceMonitor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PeerValues>,
     /// Services allowed to connect to this one.
     pub from: Vec<ServicePeer>,
     /// Services this one may connect to.
@@ -972,6 +978,20 @@ impl Values {
             network_policy: NetworkPolicyValues {
                 enabled: true,
                 ingress_controller,
+                prometheus: model
+                    .addons
+                    .monitoring
+                    .as_ref()
+                    .filter(|_| {
+                        svc.alerts
+                            .as_ref()
+                            .is_some_and(|a| a.metrics_path.is_some())
+                    })
+                    .map(|m| PeerValues {
+                        namespace: m.namespace.clone(),
+                        pod_labels: crate::emit::addons::prometheus_pods(),
+                        cidr: String::new(),
+                    }),
                 from,
                 to,
                 egress: svc

@@ -25,6 +25,7 @@ mod hpa_cpu_request_defaulted;
 mod hpa_cpu_target_high;
 mod hpa_memory_metric;
 mod hpa_range_narrow;
+mod hpa_without_metrics_server;
 mod image_digest_preferred;
 mod image_implicit_registry;
 mod ingress_alb_k3s_overlay;
@@ -79,6 +80,7 @@ pub static ALL: &[&Rule] = &[
     &hpa_cpu_target_high::RULE,
     &hpa_memory_metric::RULE,
     &hpa_range_narrow::RULE,
+    &hpa_without_metrics_server::RULE,
     &image_digest_preferred::RULE,
     &image_implicit_registry::RULE,
     &ingress_alb_k3s_overlay::RULE,

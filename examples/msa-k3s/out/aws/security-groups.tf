@@ -239,6 +239,34 @@ resource "aws_vpc_security_group_egress_rule" "agents_to_servers_tcp_6443" {
   }
 }
 
+resource "aws_vpc_security_group_ingress_rule" "servers_from_agents_tcp_9100" {
+  security_group_id            = aws_security_group.servers.id
+  description                  = "K3s agents -> K3s servers 9100/tcp: Prometheus scrapes node-exporter (monitoring add-on)"
+  ip_protocol                  = "tcp"
+  from_port                    = 9100
+  to_port                      = 9100
+  referenced_security_group_id = aws_security_group.agents.id
+
+  tags = {
+    Project   = "msa"
+    ManagedBy = "gen"
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "agents_to_servers_tcp_9100" {
+  security_group_id            = aws_security_group.agents.id
+  description                  = "K3s agents -> K3s servers 9100/tcp: Prometheus scrapes node-exporter (monitoring add-on)"
+  ip_protocol                  = "tcp"
+  from_port                    = 9100
+  to_port                      = 9100
+  referenced_security_group_id = aws_security_group.servers.id
+
+  tags = {
+    Project   = "msa"
+    ManagedBy = "gen"
+  }
+}
+
 resource "aws_vpc_security_group_ingress_rule" "servers_from_agents_tcp_10250" {
   security_group_id            = aws_security_group.servers.id
   description                  = "K3s agents -> K3s servers 10250/tcp: kubelet: metrics-server, logs and exec"
@@ -288,6 +316,34 @@ resource "aws_vpc_security_group_egress_rule" "agents_to_servers_udp_8472" {
   from_port                    = 8472
   to_port                      = 8472
   referenced_security_group_id = aws_security_group.servers.id
+
+  tags = {
+    Project   = "msa"
+    ManagedBy = "gen"
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "agents_from_agents_tcp_9100" {
+  security_group_id            = aws_security_group.agents.id
+  description                  = "K3s agents -> K3s agents 9100/tcp: Prometheus scrapes node-exporter (monitoring add-on)"
+  ip_protocol                  = "tcp"
+  from_port                    = 9100
+  to_port                      = 9100
+  referenced_security_group_id = aws_security_group.agents.id
+
+  tags = {
+    Project   = "msa"
+    ManagedBy = "gen"
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "agents_to_agents_tcp_9100" {
+  security_group_id            = aws_security_group.agents.id
+  description                  = "K3s agents -> K3s agents 9100/tcp: Prometheus scrapes node-exporter (monitoring add-on)"
+  ip_protocol                  = "tcp"
+  from_port                    = 9100
+  to_port                      = 9100
+  referenced_security_group_id = aws_security_group.agents.id
 
   tags = {
     Project   = "msa"
