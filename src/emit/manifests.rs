@@ -287,7 +287,7 @@ fn labels(v: &Values, r: &Release) -> BTreeMap<String, String> {
     l
 }
 
-fn meta(name: &str, r: &Release, labels: BTreeMap<String, String>) -> ObjectMeta {
+pub(super) fn meta(name: &str, r: &Release, labels: BTreeMap<String, String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_owned()),
         namespace: Some(r.namespace.to_owned()),
@@ -305,15 +305,15 @@ where
 }
 
 /// One Deployment track (`gen.tracks`).
-struct Track<'a> {
-    name: String,
-    track: &'a str,
-    image: &'a ImageValues,
-    autoscaled: bool,
-    replicas: u32,
+pub(super) struct Track<'a> {
+    pub(super) name: String,
+    pub(super) track: &'a str,
+    pub(super) image: &'a ImageValues,
+    pub(super) autoscaled: bool,
+    pub(super) replicas: u32,
 }
 
-fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
+pub(super) fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
     let auto = v.autoscaling.enabled;
     match (&v.strategy.kind, &v.strategy.blue_green, &v.strategy.canary) {
         (StrategyKind::BlueGreen, Some(bg), _) => vec![
@@ -358,7 +358,7 @@ fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
     }
 }
 
-fn to_i32(n: u32) -> i32 {
+pub(super) fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
@@ -374,7 +374,11 @@ pub fn render(v: &Values, r: &Release) -> Result<Vec<Object>, EmitError> {
     }
     let tracks = tracks(v, r);
     for t in &tracks {
-        docs.push(doc(&deployment(v, r, t))?);
+        if v.volumes.is_empty() {
+            docs.push(doc(&deployment(v, r, t))?);
+        } else {
+            docs.push(doc(&super::statefulset::statefulset(v, r, t))?);
+        }
     }
     for t in tracks.iter().filter(|t| t.autoscaled) {
         docs.push(doc(&hpa(v, r, t))?);
@@ -418,12 +422,15 @@ fn named_ports(v: &Values) -> Vec<(&str, u32)> {
 }
 
 fn services(v: &Values, r: &Release) -> Vec<Service> {
-    let mut list = vec![(r.name.to_owned(), live_track(v))];
+    let mut list = vec![(r.name.to_owned(), live_track(v), false)];
     if v.strategy.kind == StrategyKind::Canary {
-        list.push((format!("{}-canary", r.name), Some("canary")));
+        list.push((format!("{}-canary", r.name), Some("canary"), false));
+    }
+    if !v.volumes.is_empty() {
+        list.push((super::statefulset::headless_name(r), live_track(v), true));
     }
     list.into_iter()
-        .map(|(name, track)| {
+        .map(|(name, track, headless)| {
             let mut selector = selector_labels(r);
             if let Some(t) = track {
                 selector.insert(TRACK_LABEL.into(), t.into());
@@ -432,6 +439,8 @@ fn services(v: &Values, r: &Release) -> Vec<Service> {
                 metadata: meta(&name, r, labels(v, r)),
                 spec: Some(ServiceSpec {
                     type_: Some("ClusterIP".into()),
+                    cluster_ip: headless.then(|| "None".into()),
+                    publish_not_ready_addresses: headless.then_some(true),
                     selector: Some(selector),
                     ports: Some(
                         named_ports(v)
@@ -507,7 +516,7 @@ fn sha256_hex(s: &str) -> String {
 
 /// Labels of a track's pods and their selector: the release's, plus the
 /// track and the track image's version.
-fn track_labels(
+pub(super) fn track_labels(
     v: &Values,
     r: &Release,
     t: &Track,
@@ -586,19 +595,39 @@ fn container(v: &Values, r: &Release, image: &ImageValues) -> Container {
         readiness_probe: Some(probe(&v.probes.readiness, port)),
         liveness_probe: Some(probe(&v.probes.liveness, port)),
         security_context: Some(v.security_context.clone()),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "tmp".into(),
-            mount_path: "/tmp".into(),
-            ..Default::default()
-        }]),
+        volume_mounts: Some(
+            mounts(v)
+                .map(|(name, path)| VolumeMount {
+                    name: name.into(),
+                    mount_path: path.into(),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
         ..Default::default()
     }
+}
+
+/// The container's mounts (name, path): /tmp, the persistent volumes, the
+/// writable empty directories.
+fn mounts(v: &Values) -> impl Iterator<Item = (&str, &str)> {
+    std::iter::once(("tmp", "/tmp"))
+        .chain(
+            v.volumes
+                .iter()
+                .map(|m| (m.name.as_str(), m.mount_path.as_str())),
+        )
+        .chain(
+            v.writable
+                .iter()
+                .map(|m| (m.name.as_str(), m.mount_path.as_str())),
+        )
 }
 
 /// The pod template every workload kind of the release shares
 /// (`gen.podSpec`): `labels` on the pods, `selector` for spreading them
 /// over nodes and zones when `spread`.
-fn pod_template(
+pub(super) fn pod_template(
     v: &Values,
     r: &Release,
     image: &ImageValues,
@@ -640,11 +669,17 @@ fn pod_template(
             }),
             security_context: Some(v.pod_security_context.clone()),
             containers: vec![container(v, r, image)],
-            volumes: Some(vec![Volume {
-                name: "tmp".into(),
-                empty_dir: Some(EmptyDirVolumeSource::default()),
-                ..Default::default()
-            }]),
+            // The persistent volumes come from the StatefulSet's claims.
+            volumes: Some(
+                std::iter::once("tmp")
+                    .chain(v.writable.iter().map(|w| w.name.as_str()))
+                    .map(|name| Volume {
+                        name: name.into(),
+                        empty_dir: Some(EmptyDirVolumeSource::default()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             topology_spread_constraints: topology,
             node_selector: non_empty(&v.node_selector),
             tolerations: (!v.tolerations.is_empty()).then(|| v.tolerations.clone()),
@@ -706,7 +741,12 @@ fn hpa(v: &Values, r: &Release, t: &Track) -> HorizontalPodAutoscaler {
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
-                kind: "Deployment".into(),
+                kind: if v.volumes.is_empty() {
+                    "Deployment"
+                } else {
+                    "StatefulSet"
+                }
+                .into(),
                 name: t.name.clone(),
             },
             min_replicas: Some(to_i32(a.min_replicas)),

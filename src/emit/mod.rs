@@ -14,6 +14,7 @@ pub mod k3s;
 pub mod k3s_installers;
 pub mod manifests;
 pub mod monitors;
+pub mod statefulset;
 pub mod validate;
 
 use std::borrow::Cow;

@@ -85,6 +85,7 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     cluster(&mut cx, c);
     alerting(&mut cx, c);
     object_names(&mut cx, parsed);
+    cx.out.extend(super::mounts::check(parsed));
     if let Some(d) = &c.defaults {
         if let Some(s) = &d.strategy {
             strategy(&mut cx, "/defaults/strategy", s, None, false);

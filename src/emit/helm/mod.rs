@@ -73,6 +73,10 @@ pub const BLUEPRINTS: &[(&str, &str)] = &[
         include_str!("../../../blueprints/chart/templates/service.yaml"),
     ),
     (
+        "templates/statefulset.yaml",
+        include_str!("../../../blueprints/chart/templates/statefulset.yaml"),
+    ),
+    (
         "templates/serviceaccount.yaml",
         include_str!("../../../blueprints/chart/templates/serviceaccount.yaml"),
     ),

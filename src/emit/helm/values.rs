@@ -79,6 +79,45 @@ pub struct Values {
     pub node_selector: BTreeMap<String, String>,
     /// Taints the pods tolerate.
     pub tolerations: Vec<Toleration>,
+    /// Persistent volumes, one claim per pod each: when any, the workload
+    /// is a StatefulSet (with a headless Service) instead of a Deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeValues>,
+    /// Writable empty directories mounted into the container (besides /tmp).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writable: Vec<MountValues>,
+}
+
+/// A directory mounted into the container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MountValues {
+    /// Volume name.
+    #[schemars(regex(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+    /// Absolute path in the container.
+    #[schemars(regex(pattern = "^/.+$"))]
+    pub mount_path: String,
+}
+
+/// A persistent volume: a volumeClaimTemplate of the StatefulSet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeValues {
+    /// Claim template name (each pod's claim is `<name>-<release>-<ordinal>`).
+    #[schemars(regex(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+    /// Absolute path in the container.
+    #[schemars(regex(pattern = "^/.+$"))]
+    pub mount_path: String,
+    /// Requested storage, e.g. `10Gi`.
+    pub size: Quantity,
+    /// StorageClass of the claims; absent: the cluster's default class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// Access mode, e.g. `ReadWriteOnce`.
+    #[schemars(regex(pattern = "^(ReadWriteOnce|ReadWriteOncePod|ReadOnlyMany|ReadWriteMany)$"))]
+    pub access_mode: String,
 }
 
 /// An image reference split into parts.
@@ -836,6 +875,10 @@ impl Values {
                 run_as_user: Some(RUN_AS_ID),
                 run_as_group: Some(RUN_AS_ID),
                 fs_group: Some(RUN_AS_ID),
+                // Claims can be large: chown them only when their root is
+                // not the pods' group yet.
+                fs_group_change_policy: (!svc.workload.volumes().is_empty())
+                    .then(|| "OnRootMismatch".into()),
                 seccomp_profile: Some(SeccompProfile {
                     type_: "RuntimeDefault".into(),
                     ..Default::default()
@@ -854,6 +897,26 @@ impl Values {
             },
             node_selector: BTreeMap::new(),
             tolerations: Vec::new(),
+            volumes: svc
+                .workload
+                .volumes()
+                .iter()
+                .map(|v| VolumeValues {
+                    name: v.mount.name.clone(),
+                    mount_path: v.mount.path.clone(),
+                    size: Quantity(v.size.clone()),
+                    storage_class_name: v.storage_class.clone(),
+                    access_mode: v.access_mode.as_str().to_owned(),
+                })
+                .collect(),
+            writable: svc
+                .writable
+                .iter()
+                .map(|m| MountValues {
+                    name: m.name.clone(),
+                    mount_path: m.path.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -50,6 +50,8 @@ mod routes_without_load_balancer;
 mod secret_env_literal;
 mod single_replica;
 mod ssh_from_world;
+mod stateful_single_replica;
+mod volume_node_pinned;
 mod waiver_expired;
 mod written;
 
@@ -99,6 +101,8 @@ pub static ALL: &[&Rule] = &[
     &secret_env_literal::RULE,
     &single_replica::RULE,
     &ssh_from_world::RULE,
+    &stateful_single_replica::RULE,
+    &volume_node_pinned::RULE,
     &waiver_expired::RULE,
 ];
 

@@ -60,6 +60,10 @@ image (an image dict). */}}
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    {{- range concat ($v.volumes | default list) ($v.writable | default list) }}
+    - name: {{ .name | quote }}
+      mountPath: {{ .mountPath | quote }}
+    {{- end }}
 {{- end -}}
 
 {{/* The pod template. Argument: dict root (the chart context), image (an
@@ -88,6 +92,10 @@ spec:
   volumes:
     - name: tmp
       emptyDir: {}
+    {{- range $v.writable }}
+    - name: {{ .name | quote }}
+      emptyDir: {}
+    {{- end }}
   {{- if .spread }}
   topologySpreadConstraints:
     {{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
