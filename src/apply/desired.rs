@@ -107,6 +107,7 @@ pub const KINDS: &[Kind] = &[
         true,
     ),
     kind(2, "apps", "v1", "Deployment", "deployments", true),
+    kind(2, "apps", "v1", "StatefulSet", "statefulsets", true),
     kind(
         3,
         "autoscaling",

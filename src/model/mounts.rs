@@ -92,14 +92,15 @@ fn service(parsed: &Parsed, out: &mut Vec<Problem>, c: &Catalog, sp: &str, s: &S
             what: "writable path",
         });
     }
+    let refuse =
+        |m: &Mount, code, msg: String| Problem::new(src, code, spans.value(&m.pointer), msg);
     let mut good: Vec<&Mount> = Vec::new();
     for m in &mounts {
         if let Some(why) = malformed(m.path) {
             out.push(
-                Problem::new(
-                    src,
+                refuse(
+                    m,
                     "catalog::mount-path",
-                    spans.value(&m.pointer),
                     format!("{} `{}` {why}", m.what, m.path),
                 )
                 .label("not a mount path")
@@ -109,10 +110,9 @@ fn service(parsed: &Parsed, out: &mut Vec<Problem>, c: &Catalog, sp: &str, s: &S
         }
         if within(m.path, TMP) || within(TMP, m.path) {
             out.push(
-                Problem::new(
-                    src,
+                refuse(
+                    m,
                     "catalog::mount-overlap",
-                    spans.value(&m.pointer),
                     format!("{} `{}` overlaps `/tmp`, which gen mounts as an empty directory in every pod", m.what, m.path),
                 )
                 .label("overlaps /tmp")
@@ -152,7 +152,7 @@ fn service(parsed: &Parsed, out: &mut Vec<Problem>, c: &Catalog, sp: &str, s: &S
                 )
             };
             out.push(
-                Problem::new(src, code, spans.value(&m.pointer), msg)
+                refuse(m, code, msg)
                     .label(format!("clashes with {}", g.path))
                     .note(spans.value(&g.pointer), "first mounted here")
                     .help(help),
@@ -161,10 +161,9 @@ fn service(parsed: &Parsed, out: &mut Vec<Problem>, c: &Catalog, sp: &str, s: &S
         }
         if mount_name(m.path) == "tmp" {
             out.push(
-                Problem::new(
-                    src,
+                refuse(
+                    m,
                     "catalog::mount-name",
-                    spans.value(&m.pointer),
                     format!(
                         "`{}` makes the volume name `tmp`, which gen's /tmp volume has",
                         m.path

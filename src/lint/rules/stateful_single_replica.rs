@@ -15,7 +15,7 @@ pod, that claim is the only copy of the data: a lost disk or node (and, with \
 K3s's `local-path`, any node failure) loses it, and every rollout or drain \
 takes the service down until the pod is back on its volume. Nothing in the \
 cluster makes a copy for you.",
-    example: "version: 1\nproject: shop\nservices:\n  redis:\n    image: docker.io/library/redis:7.4.2-alpine\n    port: 6379\n    probes: {type: tcp}\n    replicas: 1 # <-\n    volumes: [{path: /data, size: 5Gi}]\n",
+    example: "version: 1\nproject: shop\nservices:\n  redis:\n    image: docker.io/library/redis:7.4.2-alpine\n    port: 6379\n    probes: {type: tcp}\n    replicas: 1\n    volumes: [{path: /data, size: 5Gi}] # <-\n",
     fix: "Back the data up (a snapshot schedule, an export job, a replica the \
 application keeps itself) and say so in a waiver of this rule whose reason \
 names the backup; or, when the application replicates its data, run \
