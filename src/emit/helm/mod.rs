@@ -253,7 +253,7 @@ fn chart_yaml(model: &Model, svc: &ServiceModel, v: &Values) -> Result<String, E
 }
 
 /// One-line explanations put above the top-level keys of `values.yaml`.
-const VALUE_COMMENTS: [(&str, &str); 21] = [
+const VALUE_COMMENTS: [(&str, &str); 23] = [
     ("partOf", "Project this service belongs to (label app.kubernetes.io/part-of)."),
     ("image", "Image of the main track (the stable track of a canary): a new tag rolls out a new version."),
     ("imagePullPolicy", "IfNotPresent suits pinned tags and digests."),
@@ -275,6 +275,8 @@ const VALUE_COMMENTS: [(&str, &str); 21] = [
     ("securityContext", "Container security context: read-only root, no privilege escalation, no capabilities."),
     ("nodeSelector", "Node labels the pods must run on."),
     ("tolerations", "Taints the pods tolerate."),
+    ("volumes", "Persistent volumes (a claim per pod each): the workload is a StatefulSet; fixed once created."),
+    ("writable", "Writable empty directories besides /tmp; the root filesystem stays read-only."),
 ];
 
 /// `values.yaml`: the values serialized as YAML, with a comment line above
@@ -529,6 +531,7 @@ fn readme(
     ctx.insert("project".into(), json!(model.project));
     ctx.insert("description".into(), json!(description(model, svc)));
     ctx.insert("strategy".into(), json!(strategy));
+    ctx.insert("stateful".into(), json!(!v.volumes.is_empty()));
     ctx.insert("live".into(), json!(live));
     ctx.insert("idle".into(), json!(idle));
     ctx.insert("weight".into(), json!(weight));
