@@ -834,3 +834,28 @@ fn local_path_volumes_are_reported_only_on_a_cluster_of_several_nodes() {
     // One node: nowhere else to go anyway.
     assert!(on(one, "").is_empty());
 }
+
+#[test]
+fn rollout_budget_rules_skip_statefulsets_which_replace_one_pod_at_a_time() {
+    let src = "version: 1
+project: shop
+defaults:
+  replicas: 4
+  strategy: {max_surge: 0, max_unavailable: 75%}
+services:
+  db:
+    image: ghcr.io/shop/db:1.0.0
+    port: 5432
+    volumes: [{path: /data, size: 1Gi}]
+  web:
+    image: ghcr.io/shop/web:1.0.0
+    port: 8080
+";
+    let rules = ["rolling-no-surge", "rolling-unavailable-high"];
+    let hits = lint_text(src, &only(&rules)).findings;
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(
+        hits.iter().all(|f| f.problem.message.contains("`web`")),
+        "{hits:?}"
+    );
+}

@@ -179,6 +179,22 @@ fn service(parsed: &Parsed, out: &mut Vec<Problem>, c: &Catalog, sp: &str, s: &S
     if s.volumes.is_empty() {
         return;
     }
+    // A StatefulSet replaces one pod at a time: no surge, no budget.
+    for key in ["max_surge", "max_unavailable"] {
+        let set = s.strategy.as_ref().is_some_and(|st| match key {
+            "max_surge" => st.max_surge.is_some(),
+            _ => st.max_unavailable.is_some(),
+        });
+        if set {
+            let k = push_pointer(&at("strategy"), key);
+            out.push(
+                Problem::new(src, "catalog::strategy-field", spans.key_or_value(&k), format!("`{key}` does not apply to a service with `volumes`"))
+                    .label("ignored by a StatefulSet")
+                    .note(spans.key_or_value(&at("volumes")), "volumes make it stateful")
+                    .help(format!("remove `{key}`: a StatefulSet replaces its pods one at a time, each Ready before the next")),
+            );
+        }
+    }
     // A StatefulSet has one set of pods: no second colour or canary track.
     let own = s.strategy.as_ref().and_then(|st| st.kind);
     let inherited = c
