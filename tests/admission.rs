@@ -192,7 +192,8 @@ fn every_case_is_admitted_under_restricted_and_helm_agrees_with_gen() {
             }
         }
         // Every pod the controllers create is admitted: every Deployment
-        // reaches its replicas, and no ReplicaSet was refused pods.
+        // and StatefulSet reaches its replicas, and no controller was
+        // refused pods.
         for ns in namespaces_of(&out) {
             c.eventually(
                 &format!("{name}: every deployment in {ns} available"),
@@ -208,17 +209,22 @@ fn every_case_is_admitted_under_restricted_and_helm_agrees_with_gen() {
                         refused.is_empty(),
                         "{name}: pods refused in {ns}: {refused:?}"
                     );
-                    c.list("deployments", &ns)
-                        .iter()
-                        .all(|d| {
-                            d["status"]["availableReplicas"].as_i64().unwrap_or(0)
+                    let ready = |kind: &str, field: &str| {
+                        c.list(kind, &ns).iter().all(|d| {
+                            d["status"][field].as_i64().unwrap_or(0)
                                 >= d["spec"]["replicas"].as_i64().unwrap_or(1)
                         })
-                        .then_some(())
+                    };
+                    // A StatefulSet's pods (with their claims) too.
+                    (ready("deployments", "availableReplicas")
+                        && ready("statefulsets", "readyReplicas"))
+                    .then_some(())
                 },
             );
             assert!(
-                !c.list("pods", &ns).is_empty() || c.list("deployments", &ns).is_empty(),
+                !c.list("pods", &ns).is_empty()
+                    || (c.list("deployments", &ns).is_empty()
+                        && c.list("statefulsets", &ns).is_empty()),
                 "{name}: no pod in {ns}"
             );
         }

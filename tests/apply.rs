@@ -691,7 +691,10 @@ fn wait_follows_rollouts_and_explains_a_failed_one() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("every deployment rolled out"), "{stderr}");
+    assert!(
+        stderr.contains("every deployment and statefulset rolled out"),
+        "{stderr}"
+    );
     let watched = ws.requests()[before..]
         .iter()
         .filter(|e| e["verb"] == "watch")
@@ -1493,4 +1496,78 @@ fn a_parent_left_in_default_by_gen_0_1_is_migrated_by_a_prune() {
         ws.deployment("catalog")["metadata"]["labels"][PART_OF],
         json!(legacy.id)
     );
+}
+
+/// A stateful service of the workspace: two Redis pods, each with its own
+/// claim at /data.
+const STATEFUL: &str = "services:
+  cache:
+    image: docker.io/library/redis:7.4.2-alpine
+    port: 6379
+    replicas: 2
+    probes: {type: tcp}
+    volumes: [{path: /data, size: 1Gi}]
+    writable: [/var/run/redis]
+
+";
+
+#[test]
+fn a_stateful_service_rolls_out_keeps_its_claims_and_refuses_a_rollback() {
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.edit("services:\n", STATEFUL);
+    let (_, stderr) = ws.rolled_out(&["--context", "test"]);
+    assert!(
+        stderr.contains(&format!(
+            "statefulset/cache -n {ns}: successfully rolled out"
+        )),
+        "{stderr}"
+    );
+    let sts = ws.get("statefulset", "cache").expect("statefulset");
+    assert_eq!(sts["spec"]["serviceName"], "cache-headless", "{sts}");
+    let headless = ws.get("service", "cache-headless").expect("headless");
+    assert_eq!(headless["spec"]["clusterIP"], "None", "{headless}");
+    // The real controller makes one claim per pod from the template.
+    let claims = || {
+        let mut names: Vec<String> = cluster()
+            .list("persistentvolumeclaims", &ns)
+            .iter()
+            .filter_map(|c| c["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    };
+    cluster().eventually("two claims", Duration::from_secs(30), || {
+        (claims() == ["data-cache-0", "data-cache-1"]).then_some(())
+    });
+
+    // A new image rolls pod by pod: the wait ends on the update revision.
+    ws.edit("redis:7.4.2-alpine", "redis:7.4.3-alpine");
+    ws.rolled_out(&["--context", "test"]);
+    let sts = ws.get("statefulset", "cache").expect("statefulset");
+    assert_eq!(
+        sts["spec"]["template"]["spec"]["containers"][0]["image"],
+        "docker.io/library/redis:7.4.3-alpine"
+    );
+    assert_eq!(sts["status"]["updatedReplicas"], 2, "{sts}");
+    assert_eq!(sts["status"]["readyReplicas"], 2, "{sts}");
+
+    // Rolling back under data the new version wrote is the author's call.
+    let o = ws.gen(&["rollback", "cache", "--context", "test"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("it is stateful"), "{stderr}");
+    assert!(
+        packed(&stderr).contains("setthepreviousimageof`cache`inthecatalog"),
+        "{stderr}"
+    );
+
+    // Gone from the catalog: pruned, but its claims (Retain) stay.
+    ws.edit(STATEFUL, "services:\n");
+    ws.ok(&["apply", "--context", "test", "--prune"]);
+    cluster().eventually("the pruned StatefulSet", Duration::from_secs(30), || {
+        ws.get("statefulset", "cache").is_none().then_some(())
+    });
+    assert!(ws.get("service", "cache-headless").is_none());
+    assert_eq!(claims(), ["data-cache-0", "data-cache-1"]);
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// The reference's key tables: the heading above the table, the schema
 /// place it documents (dotted; `<name>` a map's values, `[]` a list's items)
 /// and the prefix its keys are written with.
-const TABLES: [(&str, &str, &str); 19] = [
+const TABLES: [(&str, &str, &str); 20] = [
     ("## Top level", "", ""),
     ("## `services.<name>`", "services.<name>", ""),
     ("### `replicas` and `hpa`", "services.<name>.hpa", "hpa."),
@@ -20,6 +20,11 @@ const TABLES: [(&str, &str, &str); 19] = [
     ("### `probes`", "services.<name>.probes", ""),
     ("### `strategy`", "services.<name>.strategy", ""),
     ("### `waivers`", "services.<name>.waivers.[]", ""),
+    (
+        "### `volumes` and `writable`",
+        "services.<name>.volumes.[]",
+        "",
+    ),
     ("## `alerts` and `alerting`", "services.<name>.alerts", ""),
     ("## `addons`", "addons", ""),
     ("### `addons.monitoring`", "addons.monitoring", ""),

@@ -758,3 +758,104 @@ fn admin_cidrs_are_judged_as_a_union() {
         vec![(Severity::Warning, (8, 18))]
     );
 }
+
+/// The findings of `rules` on `src`, as `rule line`.
+fn fired(src: &str, rules: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = lint_text(src, &only(rules))
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule, f.line_col().0))
+        .collect();
+    v.sort();
+    v
+}
+
+const STATEFUL: &str = "version: 1
+project: shop
+services:
+  one:
+    image: ghcr.io/shop/one:1.0.0
+    port: 8080
+    volumes: [{path: /data, size: 1Gi}]
+  scaled-to-one:
+    image: ghcr.io/shop/two:1.0.0
+    port: 8080
+    resources: {cpu: 100m}
+    hpa: {min: 1, max: 3, cpu: 70}
+    volumes: [{path: /data, size: 1Gi}]
+  three:
+    image: ghcr.io/shop/three:1.0.0
+    port: 8080
+    replicas: 3
+    volumes: [{path: /data, size: 1Gi}]
+  backed-up:
+    image: ghcr.io/shop/four:1.0.0
+    port: 8080
+    volumes: [{path: /data, size: 1Gi}]
+    waivers: [{rule: stateful-single-replica, reason: nightly snapshots to the backup bucket}]
+  stateless:
+    image: ghcr.io/shop/five:1.0.0
+    port: 8080
+";
+
+#[test]
+fn a_stateful_singleton_is_reported_once_until_a_waiver_names_its_backup() {
+    assert_eq!(
+        fired(STATEFUL, &["stateful-single-replica", "single-replica"]),
+        // `stateless` (line 24), the volumes of `one` and `scaled-to-one`.
+        [
+            "single-replica 24",
+            "stateful-single-replica 13",
+            "stateful-single-replica 7",
+        ]
+    );
+}
+
+#[test]
+fn local_path_volumes_are_reported_only_on_a_cluster_of_several_nodes() {
+    let on = |k3s: &str, class: &str| {
+        let src = format!(
+            "version: 1\nproject: shop\ncluster:\n  k3s: {k3s}\n{class}services:\n  db:\n    image: ghcr.io/shop/db:1.0.0\n    port: 5432\n    replicas: 2\n    volumes:\n      - {{path: /data, size: 1Gi}}\n      - {{path: /wal, size: 1Gi, storage_class: local-path}}\n      - {{path: /archive, size: 1Gi, storage_class: nfs}}\n"
+        );
+        fired(&src, &["volume-node-pinned"])
+    };
+    let three = "{version: v1.33.5+k3s1, servers: 1, agents: 2}";
+    let one = "{version: v1.33.5+k3s1, servers: 1}";
+    // The default class (local-path) and the explicit one; not nfs.
+    assert_eq!(
+        on(three, ""),
+        ["volume-node-pinned 11", "volume-node-pinned 12"]
+    );
+    // Another default class: only the volume that names local-path.
+    assert_eq!(
+        on(three, "  storage_class: longhorn\n"),
+        ["volume-node-pinned 13"]
+    );
+    // One node: nowhere else to go anyway.
+    assert!(on(one, "").is_empty());
+}
+
+#[test]
+fn rollout_budget_rules_skip_statefulsets_which_replace_one_pod_at_a_time() {
+    let src = "version: 1
+project: shop
+defaults:
+  replicas: 4
+  strategy: {max_surge: 0, max_unavailable: 75%}
+services:
+  db:
+    image: ghcr.io/shop/db:1.0.0
+    port: 5432
+    volumes: [{path: /data, size: 1Gi}]
+  web:
+    image: ghcr.io/shop/web:1.0.0
+    port: 8080
+";
+    let rules = ["rolling-no-surge", "rolling-unavailable-high"];
+    let hits = lint_text(src, &only(&rules)).findings;
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(
+        hits.iter().all(|f| f.problem.message.contains("`web`")),
+        "{hits:?}"
+    );
+}

@@ -120,6 +120,7 @@ pub const KINDS: &[Kind] = &[
     // them; `--wait` waits for them before the next wave.
     kind(2, "batch", "v1", "Job", "jobs", true),
     kind(3, "apps", "v1", "Deployment", "deployments", true),
+    kind(3, "apps", "v1", "StatefulSet", "statefulsets", true),
     kind(3, "batch", "v1", "CronJob", "cronjobs", true),
     kind(
         4,

@@ -266,9 +266,12 @@ struct Autoscaling {
     off: BTreeMap<(String, String), ObjectRef>,
 }
 
+/// The kinds gen's HPAs scale (`scaleTargetRef.kind`).
+const SCALED_KINDS: [&str; 2] = ["Deployment", "StatefulSet"];
+
 fn hpa_target(hpa: &Value) -> Option<(String, String)> {
     let target = &hpa["spec"]["scaleTargetRef"];
-    if target["kind"] != "Deployment" {
+    if !SCALED_KINDS.contains(&target["kind"].as_str().unwrap_or_default()) {
         return None;
     }
     Some((
@@ -650,7 +653,7 @@ async fn apply_one(
     let key = (id.namespace.clone().unwrap_or_default(), id.name.clone());
     let mut note = None;
     let mut gone = None;
-    let is_deployment = id.kind.kind == "Deployment";
+    let is_deployment = SCALED_KINDS.contains(&id.kind.kind);
     let turned_off = autoscaling.off.get(&key).filter(|_| is_deployment);
     if let Some(hpa) = turned_off {
         // Autoscaling turned off: delete the set's HPA first, so it stops
@@ -662,7 +665,11 @@ async fn apply_one(
             change: Change::Pruned,
             before: None,
             after: None,
-            note: Some(format!("autoscaling of deployment/{} turned off", id.name)),
+            note: Some(format!(
+                "autoscaling of {}/{} turned off",
+                id.kind.kind.to_lowercase(),
+                id.name
+            )),
         });
     }
     let mut applied = if let (true, Some(&(min, max))) = (is_deployment, autoscaling.on.get(&key)) {

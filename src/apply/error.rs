@@ -139,21 +139,18 @@ pub enum ApplyError {
         /// What its pods say, one per line.
         details: String,
     },
-    /// A Deployment's rollout failed.
-    #[error("rollout of deployment/{name} -n {namespace} failed: {why}")]
-    #[diagnostic(
-        code(gen::apply::rollout),
-        help("{details}\nfix the cause, or roll back with `gen rollback {service} --context {context}`")
-    )]
+    /// A Deployment's or StatefulSet's rollout failed.
+    #[error("rollout of {kind}/{name} -n {namespace} failed: {why}")]
+    #[diagnostic(code(gen::apply::rollout), help("{details}\nfix the cause, or {undo}"))]
     RolloutFailed {
-        /// The context.
-        context: String,
-        /// The Deployment.
+        /// The workload kind, lowercase (`deployment`, `statefulset`).
+        kind: String,
+        /// The workload.
         name: String,
         /// Its namespace.
         namespace: String,
-        /// The service it belongs to.
-        service: String,
+        /// How to go back, e.g. `roll back with `gen rollback api --context prod``.
+        undo: String,
         /// The Deployment condition that says why.
         why: String,
         /// Pod conditions and events that explain it, one per line.

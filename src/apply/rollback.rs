@@ -1,4 +1,5 @@
-//! `gen rollback`: `kubectl rollout undo` for gen-managed Deployments, and
+//! `gen rollback`: `kubectl rollout undo` for gen-managed Deployments (a
+//! StatefulSet is refused: its data outlives the pod template), and
 //! the instant switch back for blue-green services.
 //!
 //! - Rolling services (and canary services with `--to-revision N`): the
@@ -79,6 +80,17 @@ pub async fn rollback(
         to_revision,
     ) {
         return abort_canary(cluster, &objects, canary, service).await;
+    }
+    if let Some(sts) = find("StatefulSet", service) {
+        // Its pods keep their volumes: the previous pod template would run
+        // the old version on data the new one may have migrated, which
+        // only the catalog's author can judge safe.
+        let ns = sts.id.namespace.clone().unwrap_or_default();
+        return Err(ApplyError::Rollback {
+            what: format!("statefulset/{service} -n {ns}"),
+            why: "it is stateful: its volumes keep what the current version wrote, and the previous version may not read it".into(),
+            help: format!("set the previous image of `{service}` in the catalog and run `gen apply --context {}` once you know the old version reads the data (or restore the data from its backup first)", cluster.context),
+        });
     }
     let Some(deploy) = find("Deployment", service) else {
         let known: Vec<String> = desired

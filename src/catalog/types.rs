@@ -446,6 +446,12 @@ pub struct Cluster {
     /// AWS network facts. Present when gen should emit security groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<Aws>,
+    /// StorageClass of the services' volumes (default: `local-path`, K3s's
+    /// bundled provisioner, with `k3s`; else the cluster's default class).
+    /// On EKS, e.g. `gp3` (needs the EBS CSI driver and that class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub storage_class: Option<String>,
 }
 
 /// Flannel backend used by K3s for pod networking.
@@ -939,6 +945,17 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": JOB_NAME, "maxLength": 20 }))]
     pub jobs: BTreeMap<String, OneOffJob>,
+    /// Persistent volumes, e.g. `[{path: /data, size: 10Gi}]`: the service
+    /// becomes a StatefulSet whose every pod gets its own PersistentVolumeClaim
+    /// per volume, mounted at `path` (rolling strategy only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+    /// Absolute paths the container may write to that need not survive a
+    /// restart (empty directories), e.g. `[/var/lib/grafana]`; the root
+    /// filesystem stays read-only. `/tmp` is always writable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1, max = 1024)))]
+    pub writable: Vec<String>,
 }
 
 /// Regex for the name of a one-off job.
@@ -1082,6 +1099,50 @@ pub struct SecurityOverride {
     /// read-only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only_root_filesystem: Option<bool>,
+}
+
+/// A persistent volume of a stateful service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Volume {
+    /// Absolute path the volume is mounted at, e.g. `/data`.
+    #[schemars(length(min = 1, max = 1024))]
+    pub path: String,
+    /// Size of each pod's claim, e.g. `10Gi`.
+    pub size: Quantity,
+    /// StorageClass of the claims (default: `cluster.storage_class`, else
+    /// `local-path` on K3s, else the cluster's default class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_SUBDOMAIN), length(max = 253))]
+    pub storage_class: Option<String>,
+    /// How the volume may be mounted (default `ReadWriteOnce`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_mode: Option<AccessMode>,
+}
+
+/// A PersistentVolumeClaim access mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AccessMode {
+    /// Read-write by one node (every storage class supports it).
+    ReadWriteOnce,
+    /// Read-write by one pod.
+    ReadWriteOncePod,
+    /// Read-only by many nodes.
+    ReadOnlyMany,
+    /// Read-write by many nodes (needs a shared-filesystem class such as EFS).
+    ReadWriteMany,
+}
+
+impl AccessMode {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::ReadWriteOnce => "ReadWriteOnce",
+            AccessMode::ReadWriteOncePod => "ReadWriteOncePod",
+            AccessMode::ReadOnlyMany => "ReadOnlyMany",
+            AccessMode::ReadWriteMany => "ReadWriteMany",
+        }
+    }
 }
 
 /// An allowed connection to a destination outside the cluster.

@@ -221,7 +221,7 @@ impl Bars {
 
 impl Observer for Bars {
     fn rollout(&self, s: &Rollout) {
-        let key = format!("deployment/{} -n {}", s.name, s.namespace);
+        let key = format!("{}/{} -n {}", s.kind, s.name, s.namespace);
         if !self.tty {
             eprintln!("{key}: {}", s.message);
             return;
@@ -366,7 +366,7 @@ pub fn run_apply(args: &ApplyArgs, color: bool) -> u8 {
                 {
                     return fail(&e, color);
                 }
-                eprintln!("every deployment rolled out");
+                eprintln!("every deployment and statefulset rolled out");
             }
             OK
         },

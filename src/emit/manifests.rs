@@ -295,7 +295,7 @@ fn labels(v: &Values, r: &Release) -> BTreeMap<String, String> {
     l
 }
 
-fn meta(name: &str, r: &Release, labels: BTreeMap<String, String>) -> ObjectMeta {
+pub(super) fn meta(name: &str, r: &Release, labels: BTreeMap<String, String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_owned()),
         namespace: Some(r.namespace.to_owned()),
@@ -313,15 +313,15 @@ where
 }
 
 /// One Deployment track (`gen.tracks`).
-struct Track<'a> {
-    name: String,
-    track: &'a str,
-    image: &'a ImageValues,
-    autoscaled: bool,
-    replicas: u32,
+pub(super) struct Track<'a> {
+    pub(super) name: String,
+    pub(super) track: &'a str,
+    pub(super) image: &'a ImageValues,
+    pub(super) autoscaled: bool,
+    pub(super) replicas: u32,
 }
 
-fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
+pub(super) fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
     let auto = v.autoscaling.enabled;
     match (&v.strategy.kind, &v.strategy.blue_green, &v.strategy.canary) {
         (StrategyKind::BlueGreen, Some(bg), _) => vec![
@@ -366,7 +366,7 @@ fn tracks<'a>(v: &'a Values, r: &Release) -> Vec<Track<'a>> {
     }
 }
 
-fn to_i32(n: u32) -> i32 {
+pub(super) fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
@@ -403,7 +403,11 @@ pub fn render(v: &Values, r: &Release) -> Result<Vec<Object>, EmitError> {
     }
     let tracks = tracks(v, r);
     for t in &tracks {
-        docs.push(doc(&deployment(v, r, t))?);
+        if v.volumes.is_empty() {
+            docs.push(doc(&deployment(v, r, t))?);
+        } else {
+            docs.push(doc(&super::statefulset::statefulset(v, r, t))?);
+        }
     }
     for t in tracks.iter().filter(|t| t.autoscaled) {
         docs.push(doc(&hpa(v, r, t))?);
@@ -500,12 +504,15 @@ pub fn service_name<'a>(v: &'a Values, r: &Release<'a>) -> &'a str {
 
 fn services(v: &Values, r: &Release) -> Vec<Service> {
     let name = service_name(v, r);
-    let mut list = vec![(name.to_owned(), live_track(v))];
+    let mut list = vec![(name.to_owned(), live_track(v), false)];
     if v.strategy.kind == StrategyKind::Canary {
-        list.push((format!("{name}-canary"), Some("canary")));
+        list.push((format!("{name}-canary"), Some("canary"), false));
+    }
+    if !v.volumes.is_empty() {
+        list.push((super::statefulset::headless_name(r), live_track(v), true));
     }
     list.into_iter()
-        .map(|(name, track)| {
+        .map(|(name, track, headless)| {
             let mut selector = selector_labels(r);
             if let Some(t) = track {
                 selector.insert(TRACK_LABEL.into(), t.into());
@@ -514,6 +521,8 @@ fn services(v: &Values, r: &Release) -> Vec<Service> {
                 metadata: meta(&name, r, labels(v, r)),
                 spec: Some(ServiceSpec {
                     type_: Some("ClusterIP".into()),
+                    cluster_ip: headless.then(|| "None".into()),
+                    publish_not_ready_addresses: headless.then_some(true),
                     selector: Some(selector),
                     ports: Some(
                         named_ports(v)
@@ -589,7 +598,7 @@ fn sha256_hex(s: &str) -> String {
 
 /// Labels of a track's pods and their selector: the release's, plus the
 /// track and the track image's version.
-fn track_labels(
+pub(super) fn track_labels(
     v: &Values,
     r: &Release,
     t: &Track,
@@ -717,16 +726,36 @@ fn container_for(v: &Values, r: &Release, image: &ImageValues, run: Option<&Run>
                         ..Default::default()
                     }),
             )
+            .chain(mounts(v, run.is_some()).map(|(name, path)| VolumeMount {
+                name: name.into(),
+                mount_path: path.into(),
+                ..Default::default()
+            }))
             .collect(),
         ),
         ..Default::default()
     }
 }
 
+/// The container's mounts (name, path) after /tmp and the files: the
+/// persistent volumes (none in a batch pod), the writable empty
+/// directories.
+fn mounts(v: &Values, batch: bool) -> impl Iterator<Item = (&str, &str)> {
+    v.volumes
+        .iter()
+        .filter(move |_| !batch)
+        .map(|m| (m.name.as_str(), m.mount_path.as_str()))
+        .chain(
+            v.writable
+                .iter()
+                .map(|m| (m.name.as_str(), m.mount_path.as_str())),
+        )
+}
+
 /// The pod template every workload kind of the release shares
 /// (`gen.podSpec`): `labels` on the pods, `selector` for spreading them
 /// over nodes and zones when `spread`.
-fn pod_template(
+pub(super) fn pod_template(
     v: &Values,
     r: &Release,
     image: &ImageValues,
@@ -784,6 +813,7 @@ fn pod_template_for(
             }),
             security_context: Some(v.pod_security_context.clone()),
             containers: vec![container_for(v, r, image, run)],
+            // The persistent volumes come from the StatefulSet's claims.
             volumes: Some(
                 std::iter::once(Volume {
                     name: "tmp".into(),
@@ -796,6 +826,11 @@ fn pod_template_for(
                         name: format!("{}-files", r.name),
                         ..Default::default()
                     }),
+                    ..Default::default()
+                }))
+                .chain(v.writable.iter().map(|w| Volume {
+                    name: w.name.clone(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
                     ..Default::default()
                 }))
                 .collect(),
@@ -861,7 +896,12 @@ fn hpa(v: &Values, r: &Release, t: &Track) -> HorizontalPodAutoscaler {
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
-                kind: "Deployment".into(),
+                kind: if v.volumes.is_empty() {
+                    "Deployment"
+                } else {
+                    "StatefulSet"
+                }
+                .into(),
                 name: t.name.clone(),
             },
             min_replicas: Some(to_i32(a.min_replicas)),

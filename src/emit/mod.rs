@@ -15,6 +15,7 @@ pub mod k3s;
 pub mod k3s_installers;
 pub mod manifests;
 pub mod monitors;
+pub mod statefulset;
 pub mod upstream;
 pub mod validate;
 

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
@@ -108,6 +108,7 @@ kinds! {
     ConfigMap = "schemas/k8s/configmap.schema.json";
     Service = "schemas/k8s/service.schema.json";
     Deployment = "schemas/k8s/deployment.schema.json";
+    StatefulSet = "schemas/k8s/statefulset.schema.json";
     HorizontalPodAutoscaler = "schemas/k8s/horizontalpodautoscaler.schema.json";
     PodDisruptionBudget = "schemas/k8s/poddisruptionbudget.schema.json";
     Ingress = "schemas/k8s/ingress.schema.json";

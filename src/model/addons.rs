@@ -15,8 +15,7 @@ pub const DEFAULT_NAMESPACE: &str = "monitoring";
 pub const DEFAULT_RETENTION: &str = "10d";
 /// Default size of Prometheus's persistent volume.
 pub const DEFAULT_STORAGE: &str = "10Gi";
-/// The StorageClass K3s ships (its local-path provisioner).
-pub const K3S_STORAGE_CLASS: &str = "local-path";
+pub use super::K3S_STORAGE_CLASS;
 /// Release name of the monitoring chart: the Prometheus it installs selects
 /// `release: <this>` on the chart's own rules and monitors.
 pub const MONITORING_RELEASE: &str = "kube-prometheus-stack";
@@ -79,7 +78,6 @@ pub fn resolve(c: &Catalog) -> AddonsModel {
     let Some(a) = &c.addons else {
         return AddonsModel::default();
     };
-    let k3s = c.cluster.as_ref().is_some_and(|cl| cl.k3s.is_some());
     AddonsModel {
         monitoring: a.monitoring.as_ref().map(|m| MonitoringModel {
             namespace: m
@@ -97,7 +95,7 @@ pub fn resolve(c: &Catalog) -> AddonsModel {
             storage_class: m
                 .storage_class
                 .clone()
-                .or_else(|| k3s.then(|| K3S_STORAGE_CLASS.to_owned())),
+                .or_else(|| super::cluster_storage_class(c)),
             grafana: m.grafana.as_ref().map(|g| GrafanaModel {
                 admin_secret: g.admin_secret.clone(),
                 storage: g.storage.as_ref().map(|q| q.0.clone()),

@@ -87,6 +87,7 @@ pub fn run_view(parsed: &Parsed) -> Vec<Problem> {
     cx.out.extend(super::addons::check(parsed));
     object_names(&mut cx, parsed);
     cx.out.extend(super::jobs::check(parsed));
+    cx.out.extend(super::mounts::check(parsed));
     if let Some(d) = &c.defaults {
         if let Some(s) = &d.strategy {
             strategy(&mut cx, "/defaults/strategy", s, None, false);

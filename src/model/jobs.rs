@@ -241,7 +241,7 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str], question: bool) -> 
 
 /// Keys a scheduled service refuses: what only a long-running,
 /// listening service has.
-const NOT_WITH_SCHEDULE: [(&str, &str); 8] = [
+const NOT_WITH_SCHEDULE: [(&str, &str); 9] = [
     ("routes", "a CronJob has no Service for an Ingress to send requests to"),
     ("host", "a CronJob has no routes"),
     ("hpa", "an HPA scales Deployments; a CronJob runs one pod per run"),
@@ -250,6 +250,7 @@ const NOT_WITH_SCHEDULE: [(&str, &str); 8] = [
     ("strategy", "rollout strategies apply to Deployments; each run of a CronJob uses the current pod template"),
     ("probes", "a run's pod is not probed: it runs to completion"),
     ("alerts", "the alerts watch a Service's endpoints; a CronJob has none"),
+    ("volumes", "persistent volumes make a StatefulSet; a run's pod has no claim of its own (use `writable` for scratch space)"),
 ];
 
 /// The checks of `schedule`, `jobs` and the optional `port`.
@@ -289,7 +290,9 @@ pub fn check(parsed: &Parsed) -> Vec<Problem> {
             "strategy" => s.strategy.is_some(),
             "probes" => s.probes.is_some(),
             "alerts" => s.alerts.is_some(),
-            _ => false,
+            "volumes" => !s.volumes.is_empty(),
+            // A key without a test here would never be refused.
+            _ => unreachable!("NOT_WITH_SCHEDULE key `{k}` has no test"),
         };
         for (key, why) in NOT_WITH_SCHEDULE {
             if present(key) {

@@ -16,6 +16,7 @@ pub mod environment;
 pub mod flows;
 pub mod image;
 pub mod jobs;
+pub mod mounts;
 pub mod names;
 pub mod objects;
 pub mod quantity;
@@ -24,7 +25,7 @@ pub mod routing;
 use std::collections::BTreeMap;
 
 use crate::catalog::types::{
-    Colour, FlannelBackend, IngressClass, ProbeType, Resources, StrategyType,
+    AccessMode, Colour, FlannelBackend, IngressClass, ProbeType, Resources, StrategyType,
 };
 use crate::catalog::{push_pointer, Parsed};
 use crate::diag::{Problems, SourceFile};
@@ -366,8 +367,93 @@ pub struct ServiceModel {
     pub service_name: String,
     /// Command, ports, files, credentials, account and security.
     pub container: container::ContainerModel,
+    /// The workload kind the service runs as.
+    pub workload: Workload,
+    /// Writable paths that need not persist (emptyDir volumes), sorted.
+    pub writable: Vec<MountModel>,
     /// Catalog pointer of the service, e.g. `/services/student`.
     pub pointer: String,
+}
+
+/// The workload kind of a service.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Workload {
+    /// A Deployment (one per track): pods are interchangeable.
+    Deployment,
+    /// A StatefulSet: each pod keeps its own claims across restarts.
+    StatefulSet {
+        /// Its persistent volumes, in catalog order.
+        volumes: Vec<VolumeModel>,
+    },
+}
+
+impl Workload {
+    /// The persistent volumes (none for a Deployment).
+    pub fn volumes(&self) -> &[VolumeModel] {
+        match self {
+            Workload::Deployment => &[],
+            Workload::StatefulSet { volumes } => volumes,
+        }
+    }
+}
+
+/// A directory mounted into the container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MountModel {
+    /// Volume name, derived from the path (a DNS-1123 label).
+    pub name: String,
+    /// Absolute mount path.
+    pub path: String,
+}
+
+/// A persistent volume of a StatefulSet (a volumeClaimTemplate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeModel {
+    /// Name and mount path.
+    pub mount: MountModel,
+    /// Requested size, e.g. `10Gi`.
+    pub size: String,
+    /// StorageClass; None: the cluster's default class.
+    pub storage_class: Option<String>,
+    /// Access mode.
+    pub access_mode: AccessMode,
+    /// Catalog pointer of the volume, e.g. `/services/redis/volumes/0`.
+    pub pointer: String,
+}
+
+/// K3s's bundled storage provisioner's class.
+pub const K3S_STORAGE_CLASS: &str = "local-path";
+
+/// The StorageClass the cluster really has, for every claim that names
+/// none (services' volumes, the add-ons'): the catalog's
+/// `cluster.storage_class`, else K3s's bundled one (also on AWS: gen's K3s
+/// installs no EBS driver), else the cluster's default (None).
+pub fn cluster_storage_class(c: &crate::catalog::types::Catalog) -> Option<String> {
+    let cluster = c.cluster.as_ref()?;
+    cluster
+        .storage_class
+        .clone()
+        .or_else(|| cluster.k3s.as_ref().map(|_| K3S_STORAGE_CLASS.to_owned()))
+}
+
+/// The volume name of a mount path: `/var/lib/grafana` -> `var-lib-grafana`
+/// (lowercase letters and digits, other runs as one `-`, at most 63).
+pub fn mount_name(path: &str) -> String {
+    let mut out = String::new();
+    for c in path.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let cut: String = out.chars().take(63).collect();
+    let name = cut.trim_end_matches('-').to_owned();
+    if name.is_empty() {
+        "root".to_owned()
+    } else {
+        name
+    }
 }
 
 /// Parse, schema-check and semantically check a catalog, reporting every
@@ -492,6 +578,7 @@ fn resolve(parsed: &Parsed) -> Model {
             ipv6: k.ipv6,
             cis_profile: k.cis_profile,
         });
+    let storage_class = cluster_storage_class(c);
     let kubernetes = c
         .kubernetes
         .clone()
@@ -643,6 +730,45 @@ fn resolve(parsed: &Parsed) -> Model {
                 e
             },
             waivers: s.waivers.iter().map(|w| w.rule.clone()).collect(),
+            workload: if s.volumes.is_empty() {
+                Workload::Deployment
+            } else {
+                Workload::StatefulSet {
+                    volumes: s
+                        .volumes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| VolumeModel {
+                            mount: MountModel {
+                                name: mount_name(&v.path),
+                                path: v.path.clone(),
+                            },
+                            size: v.size.0.clone(),
+                            storage_class: v
+                                .storage_class
+                                .clone()
+                                .or_else(|| storage_class.clone()),
+                            access_mode: v.access_mode.unwrap_or(AccessMode::ReadWriteOnce),
+                            pointer: push_pointer(
+                                &push_pointer(&pointer, "volumes"),
+                                &i.to_string(),
+                            ),
+                        })
+                        .collect(),
+                }
+            },
+            writable: {
+                let mut w: Vec<MountModel> = s
+                    .writable
+                    .iter()
+                    .map(|p| MountModel {
+                        name: mount_name(p),
+                        path: p.clone(),
+                    })
+                    .collect();
+                w.sort();
+                w
+            },
             alerts: s.alerts.as_ref().map(|a| AlertsModel {
                 unavailable_minutes: a.unavailable_minutes.unwrap_or(5),
                 error_rate: a.error_rate,

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Model, Scaling, ServiceModel, StrategyModel};
+use super::{Model, Scaling, ServiceModel, StrategyModel, Workload};
 use crate::catalog::types::IngressClass;
 
 /// A namespaced object of a service.
@@ -74,11 +74,19 @@ pub fn of_service(model: &Model, svc: &ServiceModel) -> Vec<ObjectId> {
         }
     };
     let autoscaled = matches!(svc.scaling, Scaling::Auto { .. });
+    // A service with volumes is one StatefulSet, named by a headless Service.
+    let stateful = matches!(svc.workload, Workload::StatefulSet { .. });
+    let (workload, workload_because) = if stateful {
+        v.push(id("Service", suffixed("headless"), Some("volumes")));
+        ("StatefulSet", Some("volumes"))
+    } else {
+        ("Deployment", None)
+    };
     for (name, because, scaled) in tracks {
         if scaled && autoscaled {
             v.push(id("HorizontalPodAutoscaler", name.clone(), Some("hpa")));
         }
-        v.push(id("Deployment", name, because));
+        v.push(id(workload, name, because.or(workload_because)));
     }
     if svc.min_available.is_some() {
         v.push(id("PodDisruptionBudget", base(), Some("min_available")));

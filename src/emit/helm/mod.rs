@@ -81,6 +81,10 @@ pub const BLUEPRINTS: &[(&str, &str)] = &[
         include_str!("../../../blueprints/chart/templates/service.yaml"),
     ),
     (
+        "templates/statefulset.yaml",
+        include_str!("../../../blueprints/chart/templates/statefulset.yaml"),
+    ),
+    (
         "templates/serviceaccount.yaml",
         include_str!("../../../blueprints/chart/templates/serviceaccount.yaml"),
     ),
@@ -265,7 +269,7 @@ fn chart_yaml(model: &Model, svc: &ServiceModel, v: &Values) -> Result<String, E
 }
 
 /// One-line explanations put above the top-level keys of `values.yaml`.
-const VALUE_COMMENTS: [(&str, &str); 24] = [
+const VALUE_COMMENTS: &[(&str, &str)] = &[
     ("partOf", "Project this service belongs to (label app.kubernetes.io/part-of)."),
     ("image", "Image of the main track (the stable track of a canary): a new tag rolls out a new version."),
     ("imagePullPolicy", "IfNotPresent suits pinned tags and digests."),
@@ -290,6 +294,8 @@ const VALUE_COMMENTS: [(&str, &str); 24] = [
     ("securityContext", "Container security context: read-only root, no privilege escalation, no capabilities."),
     ("nodeSelector", "Node labels the pods must run on."),
     ("tolerations", "Taints the pods tolerate."),
+    ("volumes", "Persistent volumes (a claim per pod each): the workload is a StatefulSet; fixed once created."),
+    ("writable", "Writable empty directories besides /tmp; the root filesystem stays read-only."),
 ];
 
 /// `values.yaml`: the values serialized as YAML, with a comment line above
@@ -298,7 +304,7 @@ const VALUE_COMMENTS: [(&str, &str); 24] = [
 fn values_yaml(v: &Values) -> Result<String, EmitError> {
     // Serialized from the struct, so keys keep its (logical) order.
     let text = serde_saphyr::to_string(v).map_err(|e| ser_err("values.yaml", e))?;
-    let comments: BTreeMap<&str, &str> = VALUE_COMMENTS.into_iter().collect();
+    let comments: BTreeMap<&str, &str> = VALUE_COMMENTS.iter().copied().collect();
     let mut out = String::from(HEADER);
     out.push_str("# Default values of this chart; override per environment with -f or --set.\n");
     for line in text.lines() {
@@ -544,6 +550,7 @@ fn readme(
     ctx.insert("project".into(), json!(model.project));
     ctx.insert("description".into(), json!(description(model, svc)));
     ctx.insert("strategy".into(), json!(strategy));
+    ctx.insert("stateful".into(), json!(!v.volumes.is_empty()));
     ctx.insert("live".into(), json!(live));
     ctx.insert("idle".into(), json!(idle));
     ctx.insert("weight".into(), json!(weight));

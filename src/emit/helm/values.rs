@@ -97,6 +97,13 @@ pub struct Values {
     /// PreSync hooks) before the rollout.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobValues>,
+    /// Persistent volumes, one claim per pod each: when any, the workload
+    /// is a StatefulSet (with a headless Service) instead of a Deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeValues>,
+    /// Writable empty directories mounted into the container (besides /tmp).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writable: Vec<MountValues>,
 }
 
 /// A CronJob's schedule and the Job each run is.
@@ -183,6 +190,38 @@ impl JobValues {
             backoff_limit: j.backoff_limit,
         }
     }
+}
+
+/// A directory mounted into the container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MountValues {
+    /// Volume name.
+    #[schemars(regex(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+    /// Absolute path in the container.
+    #[schemars(regex(pattern = "^/.+$"))]
+    pub mount_path: String,
+}
+
+/// A persistent volume: a volumeClaimTemplate of the StatefulSet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeValues {
+    /// Claim template name (each pod's claim is `<name>-<release>-<ordinal>`).
+    #[schemars(regex(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+    /// Absolute path in the container.
+    #[schemars(regex(pattern = "^/.+$"))]
+    pub mount_path: String,
+    /// Requested storage, e.g. `10Gi`.
+    pub size: Quantity,
+    /// StorageClass of the claims; absent: the cluster's default class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// Access mode, e.g. `ReadWriteOnce`.
+    #[schemars(regex(pattern = "^(ReadWriteOnce|ReadWriteOncePod|ReadOnlyMany|ReadWriteMany)$"))]
+    pub access_mode: String,
 }
 
 /// An image reference split into parts.
@@ -1026,6 +1065,10 @@ impl Values {
                 run_as_user: Some(sec.run_as_user),
                 run_as_group: Some(sec.run_as_group),
                 fs_group: Some(sec.run_as_group),
+                // Claims can be large: chown them only when their root is
+                // not the pods' group yet.
+                fs_group_change_policy: (!svc.workload.volumes().is_empty())
+                    .then(|| "OnRootMismatch".into()),
                 seccomp_profile: Some(SeccompProfile {
                     type_: "RuntimeDefault".into(),
                     ..Default::default()
@@ -1046,6 +1089,26 @@ impl Values {
             tolerations: Vec::new(),
             schedule: svc.schedule.as_ref().map(ScheduleValues::from_model),
             jobs: svc.jobs.iter().map(JobValues::from_model).collect(),
+            volumes: svc
+                .workload
+                .volumes()
+                .iter()
+                .map(|v| VolumeValues {
+                    name: v.mount.name.clone(),
+                    mount_path: v.mount.path.clone(),
+                    size: Quantity(v.size.clone()),
+                    storage_class_name: v.storage_class.clone(),
+                    access_mode: v.access_mode.as_str().to_owned(),
+                })
+                .collect(),
+            writable: svc
+                .writable
+                .iter()
+                .map(|m| MountValues {
+                    name: m.name.clone(),
+                    mount_path: m.path.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -55,6 +55,8 @@ mod secret_env_literal;
 mod security_override;
 mod single_replica;
 mod ssh_from_world;
+mod stateful_single_replica;
+mod volume_node_pinned;
 mod waiver_expired;
 mod writable_root;
 mod written;
@@ -111,6 +113,8 @@ pub static ALL: &[&Rule] = &[
     &secret_env_literal::RULE,
     &single_replica::RULE,
     &ssh_from_world::RULE,
+    &stateful_single_replica::RULE,
+    &volume_node_pinned::RULE,
     &waiver_expired::RULE,
 ];
 

@@ -26,7 +26,13 @@ example a fixed quota).",
 };
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
-    for s in &cx.model.services {
+    // A StatefulSet replaces one pod at a time: no surge, no budget.
+    let deployments = cx
+        .model
+        .services
+        .iter()
+        .filter(|s| s.workload.volumes().is_empty());
+    for s in deployments {
         let (StrategyModel::Rolling {
             max_surge,
             max_unavailable,

@@ -9,7 +9,8 @@ pub static RULE: Rule = Rule {
     summary: "unrouted service runs exactly one replica and no HPA",
     what: "A service without `routes` and without `hpa` runs exactly one \
 replica (its `replicas`, else `defaults.replicas`, else gen's default of 1). \
-Routed services are covered by `replicas-routed`.",
+Routed services are covered by `replicas-routed`, stateful ones (with \
+`volumes`) by `stateful-single-replica`.",
     why: "With one pod, every rollout, node drain, eviction or crash \
 interrupts the service, and its callers see errors until the new pod is \
 ready. A single pod also gets no PodDisruptionBudget, so a node drain evicts \
@@ -26,11 +27,14 @@ with a waiver that says why it must be a singleton.",
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let c = &cx.parsed.catalog;
+    // A stateful singleton is `stateful-single-replica`'s, which says more.
+    let stateless = |s: &&crate::model::ServiceModel| s.workload.volumes().is_empty();
     for s in cx
         .model
         .services
         .iter()
         .filter(|s| s.routes.is_empty() && s.schedule.is_none())
+        .filter(stateless)
     {
         if s.scaling != Scaling::Fixed(1) {
             continue;

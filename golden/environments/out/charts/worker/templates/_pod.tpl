@@ -114,6 +114,15 @@ the release's ConfigMaps exist. */}}
       readOnly: true
     {{- end }}
     {{- end }}
+    {{- /* A batch pod has none of the StatefulSet's claims. */}}
+    {{- $mounts := $v.writable | default list }}
+    {{- if not $run }}
+    {{- $mounts = concat ($v.volumes | default list) $mounts }}
+    {{- end }}
+    {{- range $mounts }}
+    - name: {{ .name | quote }}
+      mountPath: {{ .mountPath | quote }}
+    {{- end }}
 {{- end -}}
 
 {{/* The pod template. Argument: dict root (the chart context), image (an
@@ -155,6 +164,10 @@ spec:
     - name: files
       configMap:
         name: {{ printf "%s-files" (include "gen.fullname" .root) | quote }}
+    {{- end }}
+    {{- range $v.writable }}
+    - name: {{ .name | quote }}
+      emptyDir: {}
     {{- end }}
   {{- if .spread }}
   topologySpreadConstraints:
