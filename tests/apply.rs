@@ -1563,7 +1563,7 @@ fn a_stateful_service_rolls_out_keeps_its_claims_and_refuses_a_rollback() {
     );
 
     // Gone from the catalog: pruned, but its claims (Retain) stay.
-    ws.edit(STATEFUL, "services:\n");
+    ws.edit(&STATEFUL.replace("7.4.2", "7.4.3"), "services:\n");
     ws.ok(&["apply", "--context", "test", "--prune"]);
     cluster().eventually("the pruned StatefulSet", Duration::from_secs(30), || {
         ws.get("statefulset", "cache").is_none().then_some(())
