@@ -48,9 +48,9 @@ bin="$CARGO_TARGET_DIR/$target/release/gen"
 
 if [[ "$target" == *-linux-* ]]; then
   # No program interpreter and no NEEDED entry: nothing to load at run time.
-  if readelf -l "$bin" | grep -q 'Requesting program interpreter' ||
-    readelf -d "$bin" | grep -q '(NEEDED)'; then
-    readelf -ld "$bin" >&2
+  elf="$(readelf -ld "$bin")"
+  if grep -q -e 'Requesting program interpreter' -e '(NEEDED)' <<<"$elf"; then
+    echo "$elf" >&2
     echo "dist: $bin is dynamically linked" >&2
     exit 1
   fi

@@ -108,7 +108,7 @@ fn release_workflow_builds_every_target_with_checksums_and_sbom() {
         "*-linux-gnu)",
         "-C target-feature=+crt-static",
         "maturin\" build --release --locked --target \"$target\"",
-        "'(NEEDED)'",
+        "'(NEEDED)' <<<\"$elf\"",
         "sha256sum \"$archive\" >\"$archive.sha256\"",
     ] {
         assert!(script.contains(part), "scripts/dist.sh: {part}");
@@ -274,6 +274,8 @@ fn static_binary_runs_in_an_empty_root() {
             .arg("/gen")
             .args(args)
             .env_clear()
+            // Where chroot and unshare are; nothing is there inside the root.
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .env("NO_COLOR", "1");
         c.output().unwrap()
     };
@@ -301,6 +303,46 @@ fn static_binary_runs_in_an_empty_root() {
         a == b,
         "the release binary and the test binary build different trees"
     );
+
+    // Talking to a cluster needs what every Linux host and the distroless
+    // image have: the CA bundle and /etc/hosts. With those two files (no
+    // library) the static build loads the roots and resolves a host name
+    // (glibc's built-in files lookup) and reaches the TCP connect: a closed
+    // loopback port refuses it.
+    let certs = root.join("etc/ssl/certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(
+        "/etc/ssl/certs/ca-certificates.crt",
+        certs.join("ca-certificates.crt"),
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        root.join("kubeconfig"),
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: c\n  cluster: {{server: 'https://localhost:{port}'}}\nusers:\n- name: u\n  user: {{token: x}}\ncontexts:\n- name: t\n  context: {{cluster: c, user: u}}\n"
+        ),
+    )
+    .unwrap();
+    let o = in_root(&[
+        "diff",
+        "/catalog.yaml",
+        "--kubeconfig",
+        "/kubeconfig",
+        "--context",
+        "t",
+    ]);
+    let (out, err) = common::text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}{err}");
+    assert!(
+        err.contains("Connection refused"),
+        "resolved and connected:\n{err}"
+    );
 }
 
 /// A fresh venv, no Rust toolchain on PATH: `pip install` of the wheel puts
@@ -323,7 +365,8 @@ fn wheel_installs_gen_without_rust() {
             .env("PATH", &path)
             .env("HOME", t.path())
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-            .env("PIP_NO_INDEX", "1")
+            // pipx refreshes its own pip from the index; gen comes from
+            // the wheel's path (pip install gets --no-index).
             .env("PIPX_HOME", t.path().join("pipx"))
             .output()
             .unwrap();
@@ -381,7 +424,7 @@ fn dockerfile_is_multi_stage_static_non_root_and_lint_clean() {
     assert!(last.contains("\nUSER 65532:65532\n"), "non-root");
     assert!(!last.contains("\nRUN "), "nothing runs in the final image");
     assert!(text.contains("RUSTFLAGS=\"-C target-feature=+crt-static\""));
-    assert!(text.contains("readelf -d /gen | grep -q NEEDED"));
+    assert!(text.contains("readelf -d /gen | grep NEEDED"));
     let ignore = std::fs::read_to_string(common::root().join(".dockerignore")).unwrap();
     for line in ["target", ".git", ".venv-*"] {
         assert!(ignore.lines().any(|l| l == line), ".dockerignore: {line}");
@@ -431,6 +474,31 @@ fn action_installs_verified_release_binary() {
             "Put gen on PATH"
         ]
     );
+    // shellcheck finds nothing in the steps' scripts.
+    if let Some(shellcheck) = common::peer_tool("shellcheck") {
+        for step in action["runs"]["steps"].as_array().unwrap() {
+            let Some(script) = step["run"].as_str() else {
+                continue;
+            };
+            let o = Command::new(&shellcheck)
+                .args(["--shell=bash", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().unwrap().write_all(script.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "shellcheck {}:\n{}",
+                step["name"],
+                common::text(&o).0
+            );
+        }
+    }
     // Without base-url: the release of the action's repository.
     let t = tempfile::tempdir().unwrap();
     let run = dist::run_action(
@@ -538,4 +606,44 @@ fn action_installs_verified_release_binary() {
                 .join("gen")
                 .exists()
     );
+}
+
+/// The README's one command for the release binary, run as written (bash,
+/// for the `{,.sha256}`) against the local release instead of GitHub's.
+#[test]
+fn readme_binary_install_command_works() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("| Release binary"))
+        .expect("the Install table's release binary row");
+    let command = line.split('`').nth(1).unwrap();
+    let github = "https://github.com/your-org/gen/releases/download";
+    let target = dist::host_target();
+    assert!(
+        command.contains(&format!(
+            "{github}/v{v}/gen-{v}-{target}.tar.gz{{,.sha256}}",
+            v = env!("CARGO_PKG_VERSION")
+        )),
+        "{command}"
+    );
+    let Some(d) = dist::dist() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let base_url = dist::local_release(&d, &t.path().join("release"));
+    let work = t.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let o = Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+        .arg(command.replace(github, &base_url))
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", common::text(&o));
+    let o = Command::new(work.join("gen"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(common::text(&o).0.trim(), dist::version_line());
 }

@@ -90,20 +90,17 @@ impl Env {
         Env { tmp, path }
     }
 
-    /// `pre-commit try-repo HOOKS ARGS...` in `project`, with one more
-    /// environment variable for installing the hooks.
-    fn try_repo(
+    /// `pre-commit ARGS...` in `project`, with one more environment
+    /// variable for installing the hooks.
+    fn pre_commit_with(
         &self,
         pc: &Path,
-        hooks: &Path,
         project: &Path,
         var: (&str, &Path),
         args: &[&str],
     ) -> (bool, String) {
         let o = self
             .command(pc, project)
-            .arg("try-repo")
-            .arg(hooks)
             .args(args)
             .env(var.0, var.1)
             .output()
@@ -477,8 +474,11 @@ fn try_repo_builds_gen_with_the_rust_language() {
     env.commit_all(&hooks, "gen, as in the working tree");
     let project = env.project();
     let target = common::root().join("target/pre-commit");
-    let try_repo =
-        |args: &[&str]| env.try_repo(&pc, &hooks, &project, ("CARGO_TARGET_DIR", &target), args);
+    let try_repo = |args: &[&str]| {
+        let mut v = vec!["try-repo", hooks.to_str().unwrap()];
+        v.extend_from_slice(args);
+        env.pre_commit_with(&pc, &project, ("CARGO_TARGET_DIR", &target), &v)
+    };
     let (ok, out) = try_repo(&["gen-check", "--all-files", "--verbose"]);
     assert!(ok, "gen-check failed on a fresh tree:\n{out}");
     assert!(out.contains("services/out is up to date ("), "{out}");
@@ -536,13 +536,34 @@ fn python_hooks_install_gen_from_the_wheel_without_rust() {
         std::fs::copy(mirror.join(f), hooks.join(f)).unwrap();
     }
     env.commit_all(&hooks, "hooks");
+    // The user's configuration, as the README shows it, naming the hook
+    // repository at its commit (`pre-commit run`, not try-repo, so that the
+    // installed hook environment stays in PRE_COMMIT_HOME to be looked at).
     let project = env.project();
+    let rev = env
+        .command("git", &hooks)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    std::fs::write(
+        project.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: gen-check\n      - id: gen-lint\n",
+            hooks.display(),
+            common::text(&rev).0.trim()
+        ),
+    )
+    .unwrap();
+    env.commit_all(&project, "pre-commit config");
     // The wheel is found in dist.dir (it is not on PyPI yet); the hook
     // package's build backend comes from the index.
-    let try_repo =
-        |args: &[&str]| env.try_repo(&pc, &hooks, &project, ("PIP_FIND_LINKS", &dist.dir), args);
+    let run_hook = |args: &[&str]| {
+        let mut v = vec!["run"];
+        v.extend_from_slice(args);
+        env.pre_commit_with(&pc, &project, ("PIP_FIND_LINKS", &dist.dir), &v)
+    };
     let started = std::time::Instant::now();
-    let (ok, out) = try_repo(&["gen-check", "--all-files", "--verbose"]);
+    let (ok, out) = run_hook(&["gen-check", "--all-files", "--verbose"]);
     eprintln!(
         "first run of the python hook, install included: {:.1} s",
         started.elapsed().as_secs_f64()
@@ -563,10 +584,10 @@ fn python_hooks_install_gen_from_the_wheel_without_rust() {
         .output()
         .unwrap();
     assert_eq!(common::text(&o).0.trim(), common::dist::version_line());
-    let (ok, out) = try_repo(&["gen-lint", "--all-files"]);
+    let (ok, out) = run_hook(&["gen-lint", "--all-files"]);
     assert!(ok, "{out}");
     edit_catalog(&project, "services/shop.catalog.yaml");
     env.git(&project, &["add", "services/shop.catalog.yaml"]);
-    let (ok, out) = try_repo(&["gen-check"]);
+    let (ok, out) = run_hook(&["gen-check"]);
     assert_stale(ok, &out);
 }
