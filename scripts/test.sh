@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the Python peer tools
-# into ./.venv and builds hclfmt into ./.tools, then runs the CI gates
-# (fmt, clippy -D warnings) and every test.
+# into ./.venv, builds hclfmt into ./.tools and the release artifacts into
+# target/dist (scripts/dist.sh), then runs the CI gates (fmt, clippy
+# -D warnings) and every test.
 # Usage: bash scripts/test.sh
 # In CI (CI=true), or whenever GEN_FUZZ_SECONDS is set, it then fuzzes each
 # cargo-fuzz target for GEN_FUZZ_SECONDS (default 30; 0 skips) with
