@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the Python peer tools
-# into ./.venv and builds hclfmt into ./.tools, then runs the CI gates
-# (fmt, clippy -D warnings) and every test.
+# into ./.venv, builds hclfmt into ./.tools and the release artifacts into
+# target/dist (scripts/dist.sh), then runs the CI gates (fmt, clippy
+# -D warnings) and every test.
 # Usage: bash scripts/test.sh
 # In CI (CI=true), or whenever GEN_FUZZ_SECONDS is set, it then fuzzes each
 # cargo-fuzz target for GEN_FUZZ_SECONDS (default 30; 0 skips) with
@@ -43,11 +44,16 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+# The release artifacts of this machine's target (the static binary in its
+# archive with the checksum, the wheel), as the release workflow builds
+# them: tests/dist.rs and tests/precommit.rs install and run them.
+echo "== release artifacts (scripts/dist.sh)"
+bash scripts/dist.sh
 echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-GEN_VENV="$PWD/$VENV" GEN_CHECKOV_VENV="$PWD/$CHECKOV_VENV" GEN_REQUIRE_PEERS=1 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
+GEN_VENV="$PWD/$VENV" GEN_CHECKOV_VENV="$PWD/$CHECKOV_VENV" GEN_DIST="$PWD/target/dist" GEN_REQUIRE_PEERS=1 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One plain closing line with the totals over every test binary.

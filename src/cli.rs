@@ -47,10 +47,19 @@ Exit codes: 0 ok, 1 --check or diff found drift, lint found errors, apply confli
 failed rollout, 2 invalid catalog, usage, kubeconfig or context, or a refused protected
 context, 3 I/O or internal error, or the cluster unreachable or refusing credentials.";
 
+/// `gen --version`: the version of Cargo.toml and the commit it was built
+/// from (`unknown` when the source carried none; see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GEN_COMMIT"),
+    ")"
+);
+
 /// gen compiles one service catalog into Helm charts, rendered Kubernetes
 /// manifests, K3s bootstrap scripts and AWS security groups.
 #[derive(Debug, Parser)]
-#[command(name = "gen", version, about, after_help = EXAMPLES)]
+#[command(name = "gen", version = VERSION, about, after_help = EXAMPLES)]
 struct Cli {
     /// When to use colour in diagnostics (NO_COLOR is respected).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]

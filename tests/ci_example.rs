@@ -53,8 +53,20 @@ fn step_using(steps: &[Value], action: &str) -> usize {
 fn check_workflow(doc: &Value) {
     assert!(doc["on"]["pull_request"].is_object() || doc["on"]["pull_request"].is_null());
     assert!(doc["on"].get("push").is_some(), "runs on push: {doc}");
-    assert_eq!(doc["env"]["GEN_REPO"], "https://github.com/your-org/gen");
     assert!(doc["env"]["CATALOG"].is_string());
+    // gen comes from the release through this repository's Action
+    // (action.yml, run step by step in tests/dist.rs), pinned to the
+    // version of Cargo.toml; nothing is compiled.
+    let action = format!("{ACTION}@v{}", env!("CARGO_PKG_VERSION"));
+    for job in ["gen", "drift"] {
+        let s = steps(doc, job);
+        assert_eq!(s[step_using(&s, ACTION)]["uses"], action.as_str(), "{job}");
+        assert!(
+            s.iter().all(|st| !run_of(st).contains("cargo ")
+                && !st["uses"].as_str().unwrap_or("").contains("rust-toolchain")),
+            "{job} builds nothing: {s:?}"
+        );
+    }
 
     let gen = steps(doc, "gen");
     assert_eq!(
@@ -62,19 +74,12 @@ fn check_workflow(doc: &Value) {
         "upload-sarif needs security-events: write"
     );
     let checkout = step_using(&gen, "actions/checkout");
-    let rust = step_using(&gen, "dtolnay/rust-toolchain");
-    let install = step_running(
-        &gen,
-        &["cargo install", "--locked", "--git \"$GEN_REPO\"", " gen"],
-    );
+    let install = step_using(&gen, ACTION);
     let lint = step_running(&gen, &["gen lint", "--format sarif", "> gen.sarif"]);
     let upload = step_using(&gen, "github/codeql-action/upload-sarif");
     let check = step_running(&gen, &["gen build --check"]);
     let fail = step_running(&gen, &["gen lint", "--format github"]);
-    assert!(
-        checkout < rust && rust < install && install < lint,
-        "order: {gen:?}"
-    );
+    assert!(checkout < install && install < lint, "order: {gen:?}");
     assert!(
         lint < upload && upload < fail && install < check,
         "order: {gen:?}"
@@ -100,8 +105,13 @@ fn check_workflow(doc: &Value) {
         doc["on"]["schedule"][0]["cron"].is_string(),
         "a schedule trigger: {doc}"
     );
-    step_running(&steps(doc, "drift"), &["gen diff", "--context"]);
+    let drift = steps(doc, "drift");
+    assert!(step_using(&drift, ACTION) < step_running(&drift, &["gen diff", "--context"]));
 }
+
+/// The Action users install gen with (this repository, placeholder name as
+/// in Cargo.toml's `repository`).
+const ACTION: &str = "your-org/gen";
 
 #[test]
 fn workflow_parses_as_github_reads_it_and_runs_the_documented_commands() {
@@ -146,9 +156,7 @@ fn workflow_gen_steps_work_as_written() {
         .unwrap()
         .value;
     let d = tempfile::tempdir().unwrap();
-    let bin = d.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gen"), bin.join("gen")).unwrap();
+    let bin = installed_gen(&doc, d.path());
     let repo = d.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
     let catalog = doc["env"]["CATALOG"].as_str().unwrap();
@@ -183,6 +191,35 @@ fn workflow_gen_steps_work_as_written() {
     }
     assert_eq!(ran, 3, "lint, build --check, lint --format github");
     check_sarif(&repo.join("gen.sarif"));
+}
+
+/// The workflow's Install step: the Action it names, run as a runner runs
+/// it, from the release scripts/dist.sh built; gen's directory on PATH.
+/// Without that release (and GEN_REQUIRE_PEERS unset), the test build.
+fn installed_gen(doc: &Value, scratch: &Path) -> PathBuf {
+    let gen = steps(doc, "gen");
+    let uses = gen[step_using(&gen, ACTION)]["uses"].as_str().unwrap();
+    if let Some(dist) = common::dist::dist() {
+        let base_url = common::dist::local_release(&dist, &scratch.join("release"));
+        let work = scratch.join("action");
+        std::fs::create_dir(&work).unwrap();
+        let run = common::dist::run_action(
+            &[
+                ("base-url", &base_url),
+                ("version", uses.split_once('@').unwrap().1),
+            ],
+            &scratch.join("toolcache"),
+            &work,
+            false,
+        );
+        assert!(run.ok, "{}", run.log);
+        assert_eq!(run.path.len(), 1);
+        return run.path[0].clone();
+    }
+    let bin = scratch.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gen"), bin.join("gen")).unwrap();
+    bin
 }
 
 fn check_sarif(path: &Path) {

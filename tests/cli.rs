@@ -220,11 +220,22 @@ fn schema_completions_version_and_help() {
             "{shell} completions look empty"
         );
     }
+    // The version of Cargo.toml and the commit of this checkout (build.rs).
     let o = gen(&root, &["--version"]);
     assert!(o.status.success());
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(head.status.success(), "the tests run in a git checkout");
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
-        format!("gen {}", env!("CARGO_PKG_VERSION"))
+        format!(
+            "gen {} (commit {})",
+            env!("CARGO_PKG_VERSION"),
+            String::from_utf8_lossy(&head.stdout).trim()
+        )
     );
     let o = gen(&root, &["--help"]);
     assert!(o.status.success());

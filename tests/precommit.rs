@@ -83,6 +83,31 @@ impl Env {
         Env { tmp, path }
     }
 
+    /// No gen and no Rust toolchain on PATH: a user who installs neither.
+    fn without_rust() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = common::dist::path_without_rust().into();
+        Env { tmp, path }
+    }
+
+    /// `pre-commit ARGS...` in `project`, with one more environment
+    /// variable for installing the hooks.
+    fn pre_commit_with(
+        &self,
+        pc: &Path,
+        project: &Path,
+        var: (&str, &Path),
+        args: &[&str],
+    ) -> (bool, String) {
+        let o = self
+            .command(pc, project)
+            .args(args)
+            .env(var.0, var.1)
+            .output()
+            .unwrap();
+        (o.status.success(), all(&o))
+    }
+
     fn dir(&self, name: &str) -> PathBuf {
         let d = self.tmp.path().join(name);
         std::fs::create_dir_all(&d).unwrap();
@@ -452,13 +477,7 @@ fn try_repo_builds_gen_with_the_rust_language() {
     let try_repo = |args: &[&str]| {
         let mut v = vec!["try-repo", hooks.to_str().unwrap()];
         v.extend_from_slice(args);
-        let o = env
-            .command(&pc, &project)
-            .args(&v)
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .unwrap();
-        (o.status.success(), all(&o))
+        env.pre_commit_with(&pc, &project, ("CARGO_TARGET_DIR", &target), &v)
     };
     let (ok, out) = try_repo(&["gen-check", "--all-files", "--verbose"]);
     assert!(ok, "gen-check failed on a fresh tree:\n{out}");
@@ -468,5 +487,107 @@ fn try_repo_builds_gen_with_the_rust_language() {
     edit_catalog(&project, "services/shop.catalog.yaml");
     env.commit_all(&project, "more replicas, no rebuild");
     let (ok, out) = try_repo(&["gen-check", "--all-files"]);
+    assert_stale(ok, &out);
+}
+
+/// The hooks of a manifest, parsed.
+fn hooks_of(path: &str, text: String) -> Vec<serde_json::Value> {
+    let loaded = gen::catalog::yaml::load(&gen::SourceFile::new(path, text))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    loaded.value.as_array().expect("a list of hooks").clone()
+}
+
+/// The `language: python` hooks (packaging/pre-commit/, the hook repository
+/// published with each release, as ruff's are): the hooks of
+/// .pre-commit-hooks.yaml but for the language. pre-commit installs them
+/// from the wheel scripts/dist.sh built, with neither gen nor a Rust
+/// toolchain on PATH; fresh passes, stale fails with the diff.
+#[test]
+fn python_hooks_install_gen_from_the_wheel_without_rust() {
+    let mirror = common::root().join("packaging/pre-commit");
+    let python = hooks_of(
+        "packaging/pre-commit/.pre-commit-hooks.yaml",
+        std::fs::read_to_string(mirror.join(".pre-commit-hooks.yaml")).unwrap(),
+    );
+    let rust = hooks_of(".pre-commit-hooks.yaml", manifest());
+    assert_eq!(python.len(), rust.len());
+    for (p, r) in python.iter().zip(&rust) {
+        assert_eq!(p["language"], "python");
+        let mut p = p.clone();
+        p["language"] = r["language"].clone();
+        assert_eq!(&p, r, "the same hook but for its language");
+    }
+    let Some(pc) = pre_commit() else {
+        return;
+    };
+    let Some(dist) = common::dist::dist() else {
+        return;
+    };
+    let env = Env::without_rust();
+    let o = env
+        .command("sh", &common::root())
+        .args(["-c", "command -v gen"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "gen is on PATH: {}", all(&o));
+    let hooks = env.dir("gen-pre-commit");
+    env.git_init(&hooks);
+    for f in [".pre-commit-hooks.yaml", "pyproject.toml", "README.md"] {
+        std::fs::copy(mirror.join(f), hooks.join(f)).unwrap();
+    }
+    env.commit_all(&hooks, "hooks");
+    // The user's configuration, as the README shows it, naming the hook
+    // repository at its commit (`pre-commit run`, not try-repo, so that the
+    // installed hook environment stays in PRE_COMMIT_HOME to be looked at).
+    let project = env.project();
+    let rev = env
+        .command("git", &hooks)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    std::fs::write(
+        project.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: gen-check\n      - id: gen-lint\n",
+            hooks.display(),
+            common::text(&rev).0.trim()
+        ),
+    )
+    .unwrap();
+    env.commit_all(&project, "pre-commit config");
+    // The wheel is found in dist.dir (it is not on PyPI yet); the hook
+    // package's build backend comes from the index.
+    let run_hook = |args: &[&str]| {
+        let mut v = vec!["run"];
+        v.extend_from_slice(args);
+        env.pre_commit_with(&pc, &project, ("PIP_FIND_LINKS", &dist.dir), &v)
+    };
+    let started = std::time::Instant::now();
+    let (ok, out) = run_hook(&["gen-check", "--all-files", "--verbose"]);
+    eprintln!(
+        "first run of the python hook, install included: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(ok, "gen-check failed on a fresh tree:\n{out}");
+    assert!(out.contains("services/out is up to date ("), "{out}");
+    // The gen the hook ran is the wheel's binary, in pre-commit's virtualenv.
+    let installed: Vec<PathBuf> = walkdir::WalkDir::new(env.tmp.path().join("pre-commit-home"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == "gen" && e.path().parent().is_some_and(|d| d.ends_with("bin")))
+        .map(|e| e.into_path())
+        .collect();
+    assert_eq!(installed.len(), 1, "{installed:?}");
+    let o = env
+        .command(&installed[0], &project)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(common::text(&o).0.trim(), common::dist::version_line());
+    let (ok, out) = run_hook(&["gen-lint", "--all-files"]);
+    assert!(ok, "{out}");
+    edit_catalog(&project, "services/shop.catalog.yaml");
+    env.git(&project, &["add", "services/shop.catalog.yaml"]);
+    let (ok, out) = run_hook(&["gen-check"]);
     assert_stale(ok, &out);
 }

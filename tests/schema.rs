@@ -30,6 +30,20 @@ fn gen_schema_prints_the_committed_schema() {
     assert_eq!(String::from_utf8(o.stdout).unwrap(), committed);
 }
 
+/// The schema's URL names the version of gen that wrote it, so an editor
+/// (or a catalog's `$schema` comment) can pin the schema of one release.
+#[test]
+fn schema_id_carries_the_version() {
+    let schema = gen::catalog::schema::schema();
+    assert_eq!(
+        schema["$id"],
+        format!(
+            "https://gen.dev/schemas/v{}/catalog.schema.json",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
 #[test]
 fn schema_is_valid_draft_2020_12() {
     let schema = gen::catalog::schema::schema();

@@ -30,6 +30,8 @@ pub const SECRET_REF: &str = "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/[-._A-Za-z0-
 /// Regex for a DNS-1123 subdomain (hostnames, Secret names).
 pub const DNS_SUBDOMAIN: &str =
     "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$";
+/// Regex for a SemVer 2 version (Helm's chart `version`), e.g. `1.4.2-rc.1`.
+pub const CHART_VERSION: &str = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$";
 /// Regex for a K3s release, e.g. `v1.33.5+k3s1`.
 pub const K3S_VERSION: &str = "^v1\\.[0-9]+\\.[0-9]+\\+k3s[0-9]+$";
 
@@ -39,7 +41,7 @@ pub const K3S_VERSION: &str = "^v1\\.[0-9]+\\.[0-9]+\\+k3s[0-9]+$";
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "gen service catalog",
-    extend("$id" = "https://gen.dev/schemas/catalog.schema.json"),
+    extend("$id" = concat!("https://gen.dev/schemas/v", env!("CARGO_PKG_VERSION"), "/catalog.schema.json")),
     extend("patternProperties" = {
         "^x-": { "description": "Extension keys (as in docker-compose) are ignored by gen: a place for YAML anchors shared below." }
     })
@@ -52,6 +54,12 @@ pub struct Catalog {
     /// as the default namespace.
     #[schemars(regex(pattern = DNS_LABEL), length(max = 63))]
     pub project: String,
+    /// `version` of every generated chart's Chart.yaml (SemVer 2, as Helm
+    /// requires), e.g. `1.4.2`; default `0.1.0`. Also in each object's
+    /// `helm.sh/chart` label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = CHART_VERSION), length(max = 64))]
+    pub chart_version: Option<String>,
     /// Target Kubernetes minor version, e.g. `"1.33"`. Defaults to the minor
     /// version of `cluster.k3s.version`, else 1.33.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -171,7 +171,7 @@ fn each_file(
     for (svc, values) in model.services.iter().zip(values) {
         let release = Release {
             chart: &svc.name,
-            version: super::helm::CHART_VERSION,
+            version: &model.chart_version,
             name: &svc.name,
             namespace: &svc.namespace,
         };

@@ -40,11 +40,16 @@ pub const DEFAULT_MEMORY: &str = "128Mi";
 /// Built-in initial delay of probes, in seconds.
 pub const DEFAULT_PROBE_DELAY: u32 = 10;
 
+/// Chart `version` when the catalog sets no `chart_version`.
+pub const DEFAULT_CHART_VERSION: &str = "0.1.0";
+
 /// The validated project.
 #[derive(Debug, Clone)]
 pub struct Model {
     /// Project name.
     pub project: String,
+    /// `version` of every generated chart (the catalog's `chart_version`).
+    pub chart_version: String,
     /// Targeted Kubernetes minor version, e.g. `1.33`.
     pub kubernetes: String,
     /// Every namespace in use or declared, with its labels.
@@ -807,6 +812,10 @@ fn resolve(parsed: &Parsed) -> Model {
     Model {
         addons,
         project: c.project.clone(),
+        chart_version: c
+            .chart_version
+            .clone()
+            .unwrap_or_else(|| DEFAULT_CHART_VERSION.to_owned()),
         kubernetes,
         namespaces,
         services,

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod dist;
+
 /// Whether `GEN_BLESS=1` asks to rewrite expected outputs.
 pub fn bless() -> bool {
     std::env::var("GEN_BLESS").is_ok_and(|v| v == "1")
@@ -123,11 +125,16 @@ pub fn tool_in(dir: &Path, name: &str, installer: &str) -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
+    missing(&p.display().to_string(), installer)
+}
+
+/// Something a test needs that `installer` makes is missing: skip with a
+/// message, or fail when `GEN_REQUIRE_PEERS` is set.
+pub fn missing<T>(what: &str, installer: &str) -> Option<T> {
     assert!(
         std::env::var_os("GEN_REQUIRE_PEERS").is_none(),
-        "{} is missing; run `bash {installer}`",
-        p.display()
+        "{what} is missing; run `bash {installer}`"
     );
-    eprintln!("skipping: {} not installed (bash {installer})", p.display());
+    eprintln!("skipping: {what} is missing (bash {installer})");
     None
 }

@@ -22,9 +22,9 @@ use super::{EmitError, Tree, HEADER};
 use crate::model::{Environment, Model, ServiceModel};
 pub use values::Values;
 
-/// Version of every generated chart. The chart's content is a function of the
-/// catalog; `helm package --version` sets a release version when publishing.
-pub const CHART_VERSION: &str = "0.1.0";
+/// Version of a generated chart whose catalog sets no `chart_version`
+/// (`Model::chart_version` holds the one in force).
+pub use crate::model::DEFAULT_CHART_VERSION as CHART_VERSION;
 
 /// The static chart files: path inside the chart -> contents.
 pub const BLUEPRINTS: &[(&str, &str)] = &[
@@ -256,7 +256,7 @@ fn chart_yaml(model: &Model, svc: &ServiceModel, v: &Values) -> Result<String, E
         name: &svc.name,
         description: description(model, svc),
         kind: "application",
-        version: CHART_VERSION,
+        version: &model.chart_version,
         app_version,
         keywords: vec!["gen", "service"],
         annotations: BTreeMap::from([
