@@ -1571,3 +1571,68 @@ fn a_stateful_service_rolls_out_keeps_its_claims_and_refuses_a_rollback() {
     assert!(ws.get("service", "cache-headless").is_none());
     assert_eq!(claims(), ["data-cache-0", "data-cache-1"]);
 }
+
+/// A service with a one-off migration Job (run before its Deployment).
+const MIGRATING: &str = "services:
+  ledger:
+    image: ghcr.io/shop/ledger:1.0.0-aaa1111
+    port: 8080
+    replicas: 2
+    jobs:
+      migrate: {command: [/app/migrate], args: [up], backoff_limit: 1, deadline: 300}
+
+";
+
+#[test]
+fn wait_runs_a_migration_job_before_the_rollout_and_explains_its_failure() {
+    let ws = Workspace::new();
+    let ns = ws.ns.clone();
+    ws.edit("services:\n", MIGRATING);
+    ws.rolled_out(&["--context", "test"]);
+    // The real Job controller saw its pod succeed.
+    let jobs = cluster().list("jobs", &ns);
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let job = &jobs[0];
+    let first = job["metadata"]["name"].as_str().unwrap().to_owned();
+    assert!(first.starts_with("ledger-migrate-"), "{first}");
+    assert!(
+        job["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True"),
+        "{job}"
+    );
+    assert_eq!(
+        ws.deployment("ledger")["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/shop/ledger:1.0.0-aaa1111"
+    );
+
+    // A new image whose migration fails: a new Job (its pod template is
+    // immutable, so its name changes), which fails after its retries; the
+    // Deployment of the next wave is not touched, and the error says why.
+    cluster().fail_image("ghcr.io/shop/ledger:1.0.1-bad0000");
+    ws.edit("ledger:1.0.0-aaa1111", "ledger:1.0.1-bad0000");
+    let o = ws.gen(&["apply", "--context", "test", "--wait", "--timeout", "90s"]);
+    let (stdout, stderr) = out(&o);
+    assert_eq!(code(&o), 1, "{stdout}\n{stderr}");
+    let packed = packed(&stderr);
+    assert!(stderr.contains("job/ledger-migrate-"), "{stderr}");
+    assert!(stderr.contains("BackoffLimitExceeded"), "{stderr}");
+    assert!(packed.contains("exitcode1"), "{stderr}");
+    assert!(packed.contains("relation\"orders\"islocked"), "{stderr}");
+    // The test cluster's pods never ran on a node: their log is empty,
+    // which gen says rather than print an empty tail.
+    assert!(packed.contains("itslogisempty"), "{stderr}");
+    assert_eq!(
+        ws.deployment("ledger")["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/shop/ledger:1.0.0-aaa1111",
+        "the rollout after a failed migration must not start"
+    );
+    let names: Vec<String> = cluster()
+        .list("jobs", &ns)
+        .iter()
+        .filter_map(|j| j["metadata"]["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(names.len() == 2 && names.contains(&first), "{names:?}");
+}

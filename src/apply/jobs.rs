@@ -164,15 +164,21 @@ pub async fn explain(cluster: &Cluster, ns: &str, name: &str) -> String {
             tail_lines: Some(LOG_TAIL),
             ..Default::default()
         };
-        if let Ok(log) = cluster
+        match cluster
             .call(
                 || format!("log of pod/{pod_name} -n {ns}"),
                 pods.logs(&pod_name, &params),
             )
             .await
         {
-            out.push(format!("last {LOG_TAIL} lines of its log:"));
-            out.extend(log.lines().map(|l| format!("  {l}")));
+            Ok(log) if log.trim().is_empty() => out.push("its log is empty".into()),
+            Ok(log) => {
+                out.push(format!("last {LOG_TAIL} lines of its log:"));
+                out.extend(log.lines().map(|l| format!("  {l}")));
+            }
+            // The node may be gone, or the log rotated away: say so rather
+            // than show nothing.
+            Err(e) => out.push(format!("its log could not be read: {e}")),
         }
         // One failed pod tells the story; retries repeat it.
         break;

@@ -10,7 +10,8 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, VolumeResourceRequirements,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
@@ -43,9 +44,16 @@ pub(super) fn statefulset(v: &Values, r: &Release, t: &Track) -> StatefulSet {
                     requests: Some(BTreeMap::from([("storage".to_owned(), vol.size.clone())])),
                     ..Default::default()
                 }),
+                volume_mode: Some("Filesystem".into()),
                 ..Default::default()
             }),
-            ..Default::default()
+            // The API server's defaults, written out: volumeClaimTemplates
+            // is an atomic list, so a template without them differs from
+            // the live one (a conflict when another manager owns it).
+            status: Some(PersistentVolumeClaimStatus {
+                phase: Some("Pending".into()),
+                ..Default::default()
+            }),
         })
         .collect();
     StatefulSet {

@@ -95,6 +95,9 @@ pub struct PodFacts<'a> {
     pub resources: &'a ResourcesModel,
     /// Command, files, pull secrets, security: the rest of the pod.
     pub container: &'a super::container::ContainerModel,
+    /// What the pod's labels carry besides the image: the project and the
+    /// chart version.
+    pub labels: (&'a str, &'a str),
 }
 
 /// The one-off jobs of service `service`, sorted by key.
@@ -138,6 +141,7 @@ pub fn job_name(service: &str, job: &JobModel, pod: &PodFacts) -> String {
         // gen's model may rename a Job, never leave a changed pod under an
         // old name.
         "container": format!("{:?}", pod.container),
+        "labels": [pod.labels.0, pod.labels.1],
     });
     let digest = Sha256::digest(facts.to_string().as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();

@@ -705,6 +705,11 @@ fn resolve(parsed: &Parsed) -> Model {
                 secret_env: &secret_env,
                 resources: &resources,
                 container: &container,
+                // The pods' helm.sh/chart and part-of labels.
+                labels: (
+                    &c.project,
+                    c.chart_version.as_deref().unwrap_or(DEFAULT_CHART_VERSION),
+                ),
             },
         );
         services.push(ServiceModel {

@@ -342,7 +342,40 @@ impl NodeAgent {
         let bad = containers
             .iter()
             .find(|c| c.image.as_ref().is_some_and(|i| failing.contains(i)));
+        // A batch pod (a Job's: restart policy Never) runs to its end: it
+        // succeeds, or with a failing image exits 1 with a message, as a
+        // kubelet would report it; the real Job controller takes it from
+        // there.
+        let batch = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never");
         let status = match bad {
+            _ if batch => {
+                let failed = bad.is_some();
+                json!({
+                    "phase": if failed { "Failed" } else { "Succeeded" },
+                    "startTime": now,
+                    "conditions": [
+                        {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
+                        {"type": "Ready", "status": "False", "lastTransitionTime": now,
+                         "reason": "PodCompleted"},
+                    ],
+                    "containerStatuses": containers.iter().map(|c| json!({
+                        "name": c.name,
+                        "image": c.image,
+                        "imageID": "",
+                        "ready": false,
+                        "started": false,
+                        "restartCount": 0,
+                        "state": {"terminated": if failed {
+                            json!({"exitCode": 1, "reason": "Error",
+                                   "message": "migration failed: relation \"orders\" is locked",
+                                   "startedAt": now, "finishedAt": now})
+                        } else {
+                            json!({"exitCode": 0, "reason": "Completed",
+                                   "startedAt": now, "finishedAt": now})
+                        }},
+                    })).collect::<Vec<_>>(),
+                })
+            }
             None => json!({
                 "phase": "Running",
                 "startTime": now,
@@ -395,7 +428,7 @@ impl NodeAgent {
             )
             .await
             .is_ok();
-        if ok {
+        if ok && !batch {
             if let Some(b) = bad {
                 let image = b.image.clone().unwrap_or_default();
                 let events: Api<k8s_openapi::api::core::v1::Event> =

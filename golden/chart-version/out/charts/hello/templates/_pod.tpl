@@ -13,34 +13,78 @@ their configuration changes. A YAML mapping (maybe empty). */}}
 {{- with .Values.env -}}
 {{- $_ := set $annotations "checksum/env" (toJson . | sha256sum) -}}
 {{- end -}}
+{{- with .Values.files -}}
+{{- $data := dict -}}
+{{- range $k, $f := . -}}
+{{- $_ := set $data $k $f.content -}}
+{{- end -}}
+{{- $_ := set $annotations "checksum/files" (toJson $data | sha256sum) -}}
+{{- end -}}
 {{- toYaml $annotations -}}
 {{- end -}}
 
+{{/* The Service's name: the catalog's `service_name`, else the release's. */}}
+{{- define "gen.serviceName" -}}
+{{- .Values.service.name | default (include "gen.fullname" .) -}}
+{{- end -}}
+
 {{/* The service's container. Argument: dict root (the chart context),
-image (an image dict). */}}
+image (an image dict), and for a batch pod run (dict command, args, hook).
+A run's command and args, when it has either, replace the service's. A
+hook's literal env is inline and it mounts no `files`: Helm runs it before
+the release's ConfigMaps exist. */}}
 {{- define "gen.container" -}}
 {{- $v := .root.Values -}}
 {{- $fullname := include "gen.fullname" .root -}}
+{{- $run := .run | default dict -}}
 - name: {{ .root.Chart.Name | quote }}
   image: {{ include "gen.image" .image | quote }}
   imagePullPolicy: {{ $v.imagePullPolicy | quote }}
+  {{- $command := $v.command }}
+  {{- $args := $v.args }}
+  {{- if or $run.command $run.args }}
+  {{- $command = $run.command }}
+  {{- $args = $run.args }}
+  {{- end }}
+  {{- with $command }}
+  command:
+    {{- range . }}
+    - {{ . | quote }}
+    {{- end }}
+  {{- end }}
+  {{- with $args }}
+  args:
+    {{- range . }}
+    - {{ . | quote }}
+    {{- end }}
+  {{- end }}
+  {{- if or $v.service.port $v.service.ports }}
   ports:
+    {{- with $v.service.port }}
     - name: {{ $v.service.portName | quote }}
-      containerPort: {{ $v.service.port | int }}
-      protocol: TCP
-    {{- with $v.service.metricsPort }}
-    - name: metrics
       containerPort: {{ . | int }}
       protocol: TCP
     {{- end }}
-  {{- with $v.env }}
+    {{- range $name, $port := $v.service.ports }}
+    - name: {{ $name | quote }}
+      containerPort: {{ $port | int }}
+      protocol: TCP
+    {{- end }}
+  {{- end }}
+  {{- if and $v.env (not $run.hook) }}
   envFrom:
     - configMapRef:
         name: {{ printf "%s-env" $fullname | quote }}
   {{- end }}
-  {{- with $v.secretEnv }}
+  {{- if or $v.secretEnv (and $v.env $run.hook) }}
   env:
-    {{- range $name, $ref := . }}
+    {{- if $run.hook }}
+    {{- range $name, $x := $v.env }}
+    - name: {{ $name | quote }}
+      value: {{ $x | quote }}
+    {{- end }}
+    {{- end }}
+    {{- range $name, $ref := $v.secretEnv }}
     - name: {{ $name | quote }}
       valueFrom:
         secretKeyRef:
@@ -51,22 +95,45 @@ image (an image dict). */}}
   {{- end }}
   resources:
     {{- toYaml $v.resources | nindent 4 }}
+  {{- if not $run }}
   readinessProbe:
     {{- include "gen.probe" (dict "p" $v.probes.readiness "port" $v.service.portName) | nindent 4 }}
   livenessProbe:
     {{- include "gen.probe" (dict "p" $v.probes.liveness "port" $v.service.portName) | nindent 4 }}
+  {{- end }}
   securityContext:
     {{- toYaml $v.securityContext | nindent 4 }}
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    {{- if not $run.hook }}
+    {{- range $key, $f := $v.files }}
+    - name: files
+      mountPath: {{ $f.path | quote }}
+      subPath: {{ $key | quote }}
+      readOnly: true
+    {{- end }}
+    {{- end }}
+    {{- /* A batch pod has none of the StatefulSet's claims. */}}
+    {{- $mounts := $v.writable | default list }}
+    {{- if not $run }}
+    {{- $mounts = concat ($v.volumes | default list) $mounts }}
+    {{- end }}
+    {{- range $mounts }}
+    - name: {{ .name | quote }}
+      mountPath: {{ .mountPath | quote }}
+    {{- end }}
 {{- end -}}
 
 {{/* The pod template. Argument: dict root (the chart context), image (an
 image dict), labels (the pods' labels), selector (the labels that select
-them), spread (whether to spread them over nodes and zones). */}}
+them), spread (whether to spread them over nodes and zones), and for a
+batch pod run (see gen.container; restart policy Never, so that a failed
+pod stays to be read, and a hook runs as the namespace's default
+ServiceAccount, the release's may not exist yet). */}}
 {{- define "gen.podTemplate" -}}
 {{- $v := .root.Values -}}
+{{- $run := .run | default dict -}}
 metadata:
   labels:
     {{- toYaml .labels | nindent 4 }}
@@ -75,8 +142,13 @@ metadata:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
+  {{- if not $run.hook }}
   serviceAccountName: {{ include "gen.fullname" .root | quote }}
-  automountServiceAccountToken: false
+  {{- end }}
+  {{- if $run }}
+  restartPolicy: Never
+  {{- end }}
+  automountServiceAccountToken: {{ and (not $run.hook) (not (empty $v.serviceAccount.rules)) }}
   {{- with $v.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
@@ -84,10 +156,19 @@ spec:
   securityContext:
     {{- toYaml $v.podSecurityContext | nindent 4 }}
   containers:
-    {{- include "gen.container" (dict "root" .root "image" .image) | nindent 4 }}
+    {{- include "gen.container" (dict "root" .root "image" .image "run" $run) | nindent 4 }}
   volumes:
     - name: tmp
       emptyDir: {}
+    {{- if and $v.files (not $run.hook) }}
+    - name: files
+      configMap:
+        name: {{ printf "%s-files" (include "gen.fullname" .root) | quote }}
+    {{- end }}
+    {{- range $v.writable }}
+    - name: {{ .name | quote }}
+      emptyDir: {}
+    {{- end }}
   {{- if .spread }}
   topologySpreadConstraints:
     {{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
