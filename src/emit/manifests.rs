@@ -753,7 +753,7 @@ fn mounts(v: &Values, batch: bool) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// The pod template every workload kind of the release shares
-/// (`gen.podSpec`): `labels` on the pods, `selector` for spreading them
+/// (`gen.podTemplate`): `labels` on the pods, `selector` for spreading them
 /// over nodes and zones when `spread`.
 pub(super) fn pod_template(
     v: &Values,
