@@ -157,6 +157,28 @@ fn a_privileged_metrics_port_is_found_at_its_key() {
     assert_eq!(hits, vec![(7, 30)]);
 }
 
+/// Extra named `ports` are bound by the same non-root process: one below
+/// 1024 is found at its own key, once (a `metrics` port that
+/// `alerts.metrics.port` also names is reported there only), with the
+/// user the pods really run as.
+#[test]
+fn a_privileged_extra_port_is_found_at_its_key() {
+    let src = "version: 1\nproject: shop\nservices:\n  a:\n    image: ghcr.io/shop/a:1.0.0\n    port: 8080\n    ports: {admin: 443, debug: 9000}\n    security: {run_as_user: 472}\n    waivers: [{rule: security-override, reason: vendor uid}]\n";
+    let r = lint_text(src, &only(&["port-privileged"]));
+    let hits: Vec<((usize, usize), String)> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "port-privileged")
+        .map(|f| (f.line_col(), f.problem.message.clone()))
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].0, (7, 20), "{hits:?}");
+    assert!(
+        hits[0].1.contains("443") && hits[0].1.contains("472"),
+        "{hits:?}"
+    );
+}
+
 #[test]
 fn json_and_github_formats() {
     let r = lint_text(BAD, &two());
