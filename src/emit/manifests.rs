@@ -754,21 +754,9 @@ fn mounts(v: &Values, batch: bool) -> impl Iterator<Item = (&str, &str)> {
 
 /// The pod template every workload kind of the release shares
 /// (`gen.podTemplate`): `labels` on the pods, `selector` for spreading them
-/// over nodes and zones when `spread`.
+/// over nodes and zones when `spread`; a batch pod (restart policy `Never`,
+/// so that a failed pod stays to be read) when `run` is given.
 pub(super) fn pod_template(
-    v: &Values,
-    r: &Release,
-    image: &ImageValues,
-    labels: BTreeMap<String, String>,
-    selector: &BTreeMap<String, String>,
-    spread: bool,
-) -> PodTemplateSpec {
-    pod_template_for(v, r, image, labels, selector, spread, None)
-}
-
-/// [`pod_template`], or a batch pod (restart policy `Never`, so that a
-/// failed pod stays to be read) when `run` is given.
-fn pod_template_for(
     v: &Values,
     r: &Release,
     image: &ImageValues,
@@ -862,7 +850,7 @@ fn deployment(v: &Values, r: &Release, t: &Track) -> Deployment {
                     max_unavailable: Some(v.strategy.rolling_update.max_unavailable.clone()),
                 }),
             }),
-            template: pod_template(v, r, t.image, l, &selector, spread),
+            template: pod_template(v, r, t.image, l, &selector, spread, None),
             ..Default::default()
         }),
         ..Default::default()
@@ -1309,7 +1297,7 @@ fn hook_job(v: &Values, r: &Release, j: &JobValues) -> Job {
         args: &j.args,
         hook: true,
     };
-    let template = pod_template_for(v, r, &v.image, l.clone(), &l, false, Some(&run));
+    let template = pod_template(v, r, &v.image, l.clone(), &l, false, Some(&run));
     let mut m = meta(&j.name, r, l);
     m.annotations = Some(
         HOOK_ANNOTATIONS
@@ -1336,7 +1324,7 @@ fn cron_job(v: &Values, r: &Release, s: &ScheduleValues) -> CronJob {
         args: &[],
         hook: false,
     };
-    let template = pod_template_for(v, r, &v.image, l.clone(), &l, false, Some(&run));
+    let template = pod_template(v, r, &v.image, l.clone(), &l, false, Some(&run));
     CronJob {
         metadata: meta(r.name, r, l.clone()),
         spec: Some(CronJobSpec {

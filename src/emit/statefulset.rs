@@ -83,7 +83,7 @@ pub(super) fn statefulset(v: &Values, r: &Release, t: &Track) -> StatefulSet {
                     when_scaled: Some("Retain".into()),
                 },
             ),
-            template: pod_template(v, r, t.image, l, &selector, spread),
+            template: pod_template(v, r, t.image, l, &selector, spread, None),
             volume_claim_templates: Some(claims),
             ..Default::default()
         }),
