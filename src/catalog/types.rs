@@ -444,13 +444,18 @@ pub struct Namespace {
     pub labels: BTreeMap<String, String>,
 }
 
-/// The cluster: K3s on EC2 machines and the AWS network around it.
+/// The cluster: K3s on EC2 machines or Amazon EKS, and the AWS network
+/// around it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cluster {
     /// K3s topology and options. Present when gen should emit bootstrap scripts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k3s: Option<K3s>,
+    /// Amazon EKS control plane and managed node groups (instead of `k3s`;
+    /// needs `aws`). Present when gen should emit an eksctl ClusterConfig.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks: Option<Eks>,
     /// AWS network facts. Present when gen should emit security groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<Aws>,
@@ -519,6 +524,72 @@ pub struct K3s {
 
 fn default_flannel() -> FlannelBackend {
     FlannelBackend::Vxlan
+}
+
+/// Regex for an EKS Kubernetes minor version, e.g. `1.34`.
+pub const EKS_VERSION: &str = "^1\\.[0-9]{1,3}$";
+/// Regex for a managed node group name (eksctl's rule, kept to a DNS label).
+pub const NODE_GROUP_NAME: &str = "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// Regex for an EC2 instance type, e.g. `m6i.large`.
+pub const INSTANCE_TYPE: &str = "^[a-z][a-z0-9-]*\\.[a-z0-9]+$";
+
+/// Who reaches the EKS API server endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointAccess {
+    /// Only from inside the VPC (nodes, the bastion, peered networks): the
+    /// `admin_cidrs` reach it through the cluster security group (default).
+    #[default]
+    Private,
+    /// Also from the internet, limited to `cluster.aws.admin_cidrs`; nodes
+    /// still use the private endpoint.
+    Public,
+}
+
+/// Amazon EKS: the managed control plane and its managed node groups.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Eks {
+    /// Kubernetes minor version of the control plane, e.g. `"1.34"` (quote it).
+    #[schemars(regex(pattern = EKS_VERSION))]
+    pub version: String,
+    /// API endpoint access: `private` (default) or `public` (limited to
+    /// `cluster.aws.admin_cidrs`).
+    #[serde(default)]
+    pub endpoint: EndpointAccess,
+    /// Managed node groups by name, e.g. `general: {instance_types: [m6i.large], min: 2, desired: 3, max: 6}`.
+    #[schemars(extend("propertyNames" = { "pattern": NODE_GROUP_NAME, "maxLength": 63 }))]
+    #[schemars(extend("minProperties" = 1))]
+    pub node_groups: BTreeMap<String, NodeGroup>,
+}
+
+/// A managed node group: an auto scaling group of EC2 machines EKS runs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroup {
+    /// EC2 instance types, e.g. `[m6i.large, m5.large]` (several help spot capacity).
+    #[schemars(length(min = 1, max = 20))]
+    #[schemars(inner(regex(pattern = INSTANCE_TYPE), length(max = 32)))]
+    pub instance_types: Vec<String>,
+    /// Fewest nodes.
+    #[schemars(range(max = 1000))]
+    pub min: u32,
+    /// Nodes to start with, between `min` and `max`.
+    #[schemars(range(max = 1000))]
+    pub desired: u32,
+    /// Most nodes.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max: u32,
+    /// Zones the group spans, a subset of `cluster.aws.zones` (default: all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+    /// Run on spot capacity (cheaper, may be reclaimed at two minutes' notice).
+    #[serde(default)]
+    pub spot: bool,
+    /// Size of each node's root volume in GiB (default 80).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 20, max = 16384))]
+    pub volume_size: Option<u32>,
 }
 
 /// Load balancer type placed in front of the ingress controller.

@@ -190,7 +190,8 @@ pub fn rules(model: &Model, flows: &[Flow]) -> Vec<Rule> {
     out
 }
 
-fn group_name(model: &Model, g: Group) -> String {
+/// The name (and Name tag) of a group gen creates, e.g. `shop-load-balancer`.
+pub fn group_name(model: &Model, g: Group) -> String {
     format!("{}-{}", model.project, g.ident().replace('_', "-"))
 }
 

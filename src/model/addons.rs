@@ -142,6 +142,8 @@ pub fn check(parsed: &Parsed) -> Vec<Problem> {
     let problem = |code, span, msg: String| Problem::new(src, code, span, msg);
     let mut out = Vec::new();
     let k3s = c.cluster.as_ref().is_some_and(|cl| cl.k3s.is_some());
+    // On EKS without Argo CD, gen writes the add-ons into `eks/addons.sh`.
+    let eks = c.cluster.as_ref().is_some_and(|cl| cl.eks.is_some());
 
     if let Some(m) = &a.monitoring {
         let mp = "/addons/monitoring";
@@ -241,6 +243,7 @@ pub fn check(parsed: &Parsed) -> Vec<Problem> {
     let installs = application_names(a);
     if !k3s && !installs.is_empty() {
         match &c.gitops {
+            None if eks => {}
             None => {
                 for name in ["monitoring", "metrics_server"] {
                     let ptr = push_pointer("/addons", name);
@@ -256,7 +259,7 @@ pub fn check(parsed: &Parsed) -> Vec<Problem> {
                                 format!("nothing would install the `{name}` add-on: outside K3s gen delivers add-ons as Argo CD Applications"),
                             )
                             .label("no `gitops.argocd`")
-                            .help("add `gitops: {argocd: {...}}` (see docs/catalog.md), or run the cluster on K3s (`cluster.k3s`), where K3s installs the add-ons itself"),
+                            .help("add `gitops: {argocd: {...}}` (see docs/catalog.md), or run the cluster on K3s (`cluster.k3s`), where K3s installs the add-ons itself, or on EKS (`cluster.eks`), where `eks/addons.sh` installs them"),
                         );
                     }
                 }

@@ -13,7 +13,7 @@ use super::quantity;
 use super::routing;
 use crate::catalog::schema::closest;
 use crate::catalog::types::{
-    Catalog, IngressClass, LoadBalancer, Resources, Service, Strategy, StrategyType,
+    Catalog, Cluster, Eks, IngressClass, LoadBalancer, Resources, Service, Strategy, StrategyType,
 };
 use crate::catalog::{push_pointer, Parsed, SpanIndex};
 use crate::diag::{Problem, SourceFile};
@@ -1186,6 +1186,21 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
             }
         }
     }
+    if let Some(e) = &cl.eks {
+        eks(cx, c, cl, e);
+    }
+    let alb = c
+        .ingress
+        .as_ref()
+        .is_some_and(|i| i.class == IngressClass::Alb);
+    if alb && cl.k3s.is_some() && cl.aws.is_none() {
+        let p = cx
+            .problem("catalog::alb-without-aws", cx.val("/ingress/class"), "`class: alb` needs the AWS Load Balancer Controller, which makes ALBs in an AWS VPC, and the catalog has no `cluster.aws`")
+            .label("AWS only")
+            .note(cx.key("/cluster/k3s"), "K3s outside AWS")
+            .help("add `cluster.aws` for K3s on EC2, or use `class: nginx` or `traefik` on machines outside AWS");
+        cx.push(p);
+    }
     if let Some(a) = &cl.aws {
         ipv6_consistency(cx, c, a);
         if a.load_balancer.is_some() && c.ingress.is_none() {
@@ -1266,6 +1281,145 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
                 }
             }
         }
+    }
+}
+
+/// EKS: one cluster kind, the AWS facts it needs, node groups that can be
+/// scheduled, and only the ingress set-ups gen installs there.
+fn eks(cx: &mut Ctx, c: &Catalog, cl: &Cluster, e: &Eks) {
+    if cl.k3s.is_some() {
+        let p = cx
+            .problem("catalog::cluster-kind", cx.key("/cluster/eks"), "a cluster is either K3s or EKS, not both")
+            .label("EKS")
+            .note(cx.key("/cluster/k3s"), "K3s")
+            .help("keep `cluster.eks` for Amazon's managed control plane or `cluster.k3s` for K3s on EC2 machines; describe a second cluster in a catalog of its own");
+        cx.push(p);
+    }
+    let Some(a) = &cl.aws else {
+        let p = cx
+            .problem("catalog::eks-without-aws", cx.key("/cluster/eks"), "EKS runs in an AWS VPC, and the catalog has no `cluster.aws`")
+            .label("needs region, VPC, zones and admin networks")
+            .help("add `cluster.aws: {region: ..., vpc_cidr: ..., admin_cidrs: [...], zones: [..., ...]}`");
+        cx.push(p);
+        return;
+    };
+    if let Some(want) = &c.kubernetes {
+        if *want != e.version {
+            let p = cx
+                .problem(
+                    "catalog::kubernetes-version",
+                    cx.val("/kubernetes"),
+                    format!(
+                        "`kubernetes: {want}` disagrees with the EKS control plane's version {}",
+                        e.version
+                    ),
+                )
+                .label("targeted version")
+                .note(cx.val("/cluster/eks/version"), "EKS version")
+                .help(format!(
+                    "set `kubernetes: \"{}\"` or remove it (it defaults to the EKS version)",
+                    e.version
+                ));
+            cx.push(p);
+        }
+    }
+    if a.zones.len() < 2 {
+        let at = if a.zones.is_empty() {
+            cx.key("/cluster/aws")
+        } else {
+            cx.val("/cluster/aws/zones")
+        };
+        let p = cx
+            .problem("catalog::eks-zones", at, format!("EKS needs subnets in at least two availability zones; `cluster.aws.zones` lists {}", a.zones.len()))
+            .label("fewer than two zones")
+            .help(format!("list two or more zones of {}, e.g. `zones: [{}a, {}c]`", a.region, a.region, a.region));
+        cx.push(p);
+    }
+    if a.autoscaling.is_some() {
+        let p = cx
+            .problem("catalog::eks-autoscaling", cx.key("/cluster/aws/autoscaling"), "`cluster.aws.autoscaling` sizes K3s agents; EKS node groups carry their own range")
+            .label("K3s only")
+            .help("remove it and give each of `cluster.eks.node_groups` its `min`, `desired` and `max`");
+        cx.push(p);
+    }
+    for (name, g) in &e.node_groups {
+        let gp = push_pointer("/cluster/eks/node_groups", name);
+        if !(g.min <= g.desired && g.desired <= g.max) {
+            let (at, what) = if g.min > g.max {
+                (
+                    "min",
+                    format!("`min` ({}) is greater than `max` ({})", g.min, g.max),
+                )
+            } else {
+                (
+                    "desired",
+                    format!(
+                        "`desired` ({}) lies outside {}..={}",
+                        g.desired, g.min, g.max
+                    ),
+                )
+            };
+            let p = cx
+                .problem(
+                    "catalog::node-group-range",
+                    cx.val(&format!("{gp}/{at}")),
+                    format!("node group `{name}`: {what}"),
+                )
+                .note(cx.key(&gp), "node group")
+                .help("make `min <= desired <= max`");
+            cx.push(p);
+        }
+        let mut seen = BTreeSet::new();
+        for (i, z) in g.zones.iter().enumerate() {
+            let zp = format!("{gp}/zones/{i}");
+            if !a.zones.contains(z) {
+                let p = cx
+                    .problem("catalog::node-group-zone", cx.val(&zp), format!("node group `{name}` names zone `{z}`, which is not in `cluster.aws.zones`"))
+                    .label("unknown zone")
+                    .help(if a.zones.is_empty() {
+                        "list the zone in `cluster.aws.zones` too".to_owned()
+                    } else {
+                        format!("use one of {}, or add it to `cluster.aws.zones`", a.zones.join(", "))
+                    });
+                cx.push(p);
+            } else if !seen.insert(z) {
+                let p = cx
+                    .problem(
+                        "catalog::duplicate-zone",
+                        cx.val(&zp),
+                        format!("zone `{z}` is listed twice"),
+                    )
+                    .help("list each zone once");
+                cx.push(p);
+            }
+        }
+    }
+    let Some(ing) = &c.ingress else { return };
+    match (ing.class, a.load_balancer) {
+        (IngressClass::Traefik, _) => {
+            let p = cx
+                .problem("catalog::eks-ingress", cx.val("/ingress/class"), "gen installs Traefik only as K3s's bundled controller; EKS has none")
+                .label("no Traefik on EKS")
+                .note(cx.key("/cluster/eks"), "the cluster is EKS")
+                .help("use `class: alb` (the AWS Load Balancer Controller, which gen installs on EKS) or `class: nginx` with `cluster.aws.load_balancer: nlb`");
+            cx.push(p);
+        }
+        (IngressClass::Nginx, Some(LoadBalancer::Alb)) => {
+            let p = cx
+                .problem("catalog::eks-ingress", cx.val("/cluster/aws/load_balancer"), "on EKS the AWS Load Balancer Controller makes the ALB from the Ingresses themselves; an ALB in front of ingress-nginx is not what gen installs")
+                .label("ALB in front of nginx")
+                .note(cx.val("/ingress/class"), "nginx")
+                .help("set `ingress.class: alb` (the ALB routes to the pods directly), or `load_balancer: nlb` to keep ingress-nginx behind an NLB");
+            cx.push(p);
+        }
+        (IngressClass::Nginx, None) => {
+            let p = cx
+                .problem("catalog::eks-ingress", cx.key("/ingress/class"), "on EKS ingress-nginx needs a load balancer in front of it, and the catalog names none")
+                .label("nothing reaches the controller")
+                .help("add `cluster.aws.load_balancer: nlb` (an NLB the AWS Load Balancer Controller makes for ingress-nginx), or use `class: alb`");
+            cx.push(p);
+        }
+        _ => {}
     }
 }
 

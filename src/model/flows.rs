@@ -32,6 +32,10 @@ pub enum Group {
     LoadBalancer,
     /// The database in private subnets.
     Database,
+    /// EKS's cluster security group, which EKS creates and puts on the
+    /// control plane's network interfaces, the managed nodes and (VPC CNI)
+    /// their pods. gen adds rules to it but does not own it.
+    Cluster,
 }
 
 impl Group {
@@ -43,7 +47,13 @@ impl Group {
             Group::Agents => "agents",
             Group::LoadBalancer => "load_balancer",
             Group::Database => "database",
+            Group::Cluster => "cluster",
         }
+    }
+
+    /// Whether the group exists outside gen's files (gen only adds rules to it).
+    pub fn external(self) -> bool {
+        self == Group::Cluster
     }
 
     /// Human name, e.g. `load balancer`.
@@ -54,6 +64,7 @@ impl Group {
             Group::Agents => "K3s agents",
             Group::LoadBalancer => "public load balancer",
             Group::Database => "database",
+            Group::Cluster => "EKS cluster (control plane, nodes and pods)",
         }
     }
 }
@@ -162,13 +173,17 @@ pub fn db_port(engine: DbEngine) -> u16 {
 
 /// The groups present in the model's topology, sorted.
 pub fn groups(model: &Model) -> Vec<Group> {
-    let Some(k) = &model.k3s else {
+    let mut g = if let Some(k) = &model.k3s {
+        let mut g = vec![Group::Servers];
+        if k.agents > 0 {
+            g.push(Group::Agents);
+        }
+        g
+    } else if model.eks.is_some() && model.aws.is_some() {
+        vec![Group::Cluster]
+    } else {
         return Vec::new();
     };
-    let mut g = vec![Group::Servers];
-    if k.agents > 0 {
-        g.push(Group::Agents);
-    }
     if let Some(a) = &model.aws {
         if a.bastion {
             g.push(Group::Bastion);
@@ -184,28 +199,51 @@ pub fn groups(model: &Model) -> Vec<Group> {
     g
 }
 
-/// Derive the flow table. Empty without `cluster.k3s`.
+/// Flows keyed by their ends, protocol and ports, with every reason.
+type Table = BTreeMap<(Peer, Peer, Proto, u16, u16), Vec<String>>;
+
+/// Add a flow to the table. The whole internet is one peer however it is
+/// written, so a service's `egress: 0.0.0.0/0` merges with the nodes' own
+/// rule instead of duplicating it (AWS refuses duplicate rules).
+fn add_to(table: &mut Table, from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str) {
+    let norm = |p: Peer| match p {
+        Peer::Cidr(c) if c == "0.0.0.0/0" || c == "::/0" => Peer::Internet,
+        p => p,
+    };
+    let (from, to) = (norm(from), norm(to));
+    table
+        .entry((from, to, proto, ports.0, ports.1))
+        .or_default()
+        .push(why.to_owned());
+}
+
+fn into_flows(table: Table) -> Vec<Flow> {
+    table
+        .into_iter()
+        .map(|((from, to, proto, from_port, to_port), whys)| Flow {
+            from,
+            to,
+            proto,
+            from_port,
+            to_port,
+            why: whys.join("; "),
+        })
+        .collect()
+}
+/// Derive the flow table. Empty without `cluster.k3s` or `cluster.eks`.
 pub fn derive(model: &Model) -> Vec<Flow> {
+    if model.eks.is_some() {
+        return derive_eks(model);
+    }
     let Some(k) = &model.k3s else {
         return Vec::new();
     };
     let groups = groups(model);
     let has = |g: Group| groups.contains(&g);
     let aws = model.aws.as_ref();
-    let mut table: BTreeMap<(Peer, Peer, Proto, u16, u16), Vec<String>> = BTreeMap::new();
+    let mut table = Table::new();
     let mut add = |from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str| {
-        // The whole internet is one peer however it is written, so a
-        // service's `egress: 0.0.0.0/0` merges with the nodes' own rule
-        // instead of duplicating it (AWS refuses duplicate rules).
-        let norm = |p: Peer| match p {
-            Peer::Cidr(c) if c == "0.0.0.0/0" || c == "::/0" => Peer::Internet,
-            p => p,
-        };
-        let (from, to) = (norm(from), norm(to));
-        table
-            .entry((from, to, proto, ports.0, ports.1))
-            .or_default()
-            .push(why.to_owned());
+        add_to(&mut table, from, to, proto, ports, why);
     };
     let servers = Peer::Group(Group::Servers);
     let nodes: Vec<Peer> = [Group::Servers, Group::Agents]
@@ -460,17 +498,136 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         }
     }
 
-    table
-        .into_iter()
-        .map(|((from, to, proto, from_port, to_port), whys)| Flow {
-            from,
-            to,
-            proto,
-            from_port,
-            to_port,
-            why: whys.join("; "),
-        })
-        .collect()
+    into_flows(table)
+}
+
+/// The flows of an EKS cluster. EKS owns the control plane and opens what
+/// it needs between the control plane, the nodes and the pods itself: its
+/// cluster security group admits all traffic from its own members and
+/// allows all outbound. What gen adds is what crosses that group's edge:
+/// admins to the private API endpoint, the load balancer to the pods
+/// (target type ip: the VPC CNI gives pods VPC addresses), the pods to the
+/// database, and the networks the services declare. No K3s port appears.
+fn derive_eks(model: &Model) -> Vec<Flow> {
+    let (Some(eks), Some(aws)) = (&model.eks, &model.aws) else {
+        return Vec::new();
+    };
+    let groups = groups(model);
+    let has = |g: Group| groups.contains(&g);
+    let cluster = Peer::Group(Group::Cluster);
+    let mut table = Table::new();
+    let mut add = |from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str| {
+        add_to(&mut table, from, to, proto, ports, why);
+    };
+
+    // Administration. The private endpoint is reached from inside the VPC
+    // (or networks routed into it) through the cluster security group; the
+    // public one is limited by the endpoint's own CIDR list instead.
+    let admin_entry = if has(Group::Bastion) {
+        add(
+            Peer::Admins,
+            Peer::Group(Group::Bastion),
+            Proto::Tcp,
+            (22, 22),
+            "SSH from the admin networks to the bastion",
+        );
+        Some(Peer::Group(Group::Bastion))
+    } else if eks.endpoint == crate::catalog::types::EndpointAccess::Private {
+        Some(Peer::Admins)
+    } else {
+        None
+    };
+    if let Some(entry) = admin_entry {
+        add(
+            entry,
+            cluster.clone(),
+            Proto::Tcp,
+            (443, 443),
+            "kubectl to the private EKS API endpoint",
+        );
+    }
+
+    // The public entry point.
+    if let (true, Some(ing)) = (has(Group::LoadBalancer), &model.ingress) {
+        let lb = Peer::Group(Group::LoadBalancer);
+        let tls_in_cluster = ing.tls_secret.is_some();
+        let alb = ing.class == crate::catalog::types::IngressClass::Alb;
+        if tls_in_cluster || ing.https_redirect {
+            add(
+                Peer::Internet,
+                lb.clone(),
+                Proto::Tcp,
+                (443, 443),
+                "HTTPS from the internet to the public load balancer",
+            );
+        }
+        add(
+            Peer::Internet,
+            lb.clone(),
+            Proto::Tcp,
+            (80, 80),
+            if ing.https_redirect {
+                "HTTP from the internet, redirected to HTTPS"
+            } else {
+                "HTTP from the internet (the catalog serves plain HTTP)"
+            },
+        );
+        if alb {
+            for svc in model.services.iter().filter(|s| !s.routes.is_empty()) {
+                if let Some(port) = svc.port {
+                    let why = format!("ALB to the pods of service {} (target type ip)", svc.name);
+                    add(lb.clone(), cluster.clone(), Proto::Tcp, (port, port), &why);
+                }
+            }
+        } else {
+            add(
+                lb.clone(),
+                cluster.clone(),
+                Proto::Tcp,
+                (80, 80),
+                "load balancer to the ingress-nginx pods' HTTP port (target type ip)",
+            );
+            if tls_in_cluster {
+                add(
+                    lb,
+                    cluster.clone(),
+                    Proto::Tcp,
+                    (443, 443),
+                    "load balancer to the ingress-nginx pods' HTTPS port (target type ip)",
+                );
+            }
+        }
+    }
+
+    // The database, from the pods (and nodes).
+    if let Some(db) = &aws.database {
+        let port = db
+            .port
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| db_port(db.engine));
+        add(
+            cluster.clone(),
+            Peer::Group(Group::Database),
+            Proto::Tcp,
+            (port, port),
+            "workloads to the database",
+        );
+    }
+
+    // What services declare they reach outside the cluster.
+    for svc in &model.services {
+        for (cidr, port) in &svc.egress {
+            let why = format!("service {} to {cidr}", svc.name);
+            add(
+                cluster.clone(),
+                Peer::Cidr(cidr.clone()),
+                Proto::Tcp,
+                (*port, *port),
+                &why,
+            );
+        }
+    }
+    into_flows(table)
 }
 
 #[cfg(test)]

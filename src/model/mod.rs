@@ -60,6 +60,8 @@ pub struct Model {
     pub ingress: Option<IngressModel>,
     /// K3s topology, if any.
     pub k3s: Option<K3sModel>,
+    /// EKS control plane and node groups, if any (never with `k3s`).
+    pub eks: Option<EksModel>,
     /// AWS facts, if any (kept as written; derived in the infra stage).
     pub aws: Option<crate::catalog::types::Aws>,
     /// Argo CD delivery, if any.
@@ -152,6 +154,65 @@ pub struct K3sModel {
     /// CIS profile.
     pub cis_profile: bool,
 }
+
+/// Amazon EKS: control plane and managed node groups, defaults resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EksModel {
+    /// Cluster name (the project's name).
+    pub name: String,
+    /// Kubernetes minor version, e.g. `1.34`.
+    pub version: String,
+    /// API endpoint access.
+    pub endpoint: crate::catalog::types::EndpointAccess,
+    /// Managed node groups, sorted by name.
+    pub node_groups: Vec<NodeGroupModel>,
+    /// What the catalog's workloads need the cluster to run, derived once.
+    pub needs: EksNeeds,
+    /// Catalog pointer, `/cluster/eks`.
+    pub pointer: String,
+}
+
+/// The add-ons an EKS cluster needs to run what the catalog asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EksNeeds {
+    /// AWS Load Balancer Controller: the ingress is `class: alb` or a
+    /// `cluster.aws.load_balancer` fronts it.
+    pub load_balancer_controller: bool,
+    /// metrics-server: some service (in any environment) has an HPA and the
+    /// catalog does not say the cluster provides one.
+    pub metrics_server: bool,
+    /// The EBS CSI driver: some service or add-on has a persistent volume.
+    pub ebs_csi: bool,
+}
+
+/// A managed node group, defaults resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeGroupModel {
+    /// Name (DNS label).
+    pub name: String,
+    /// EC2 instance types, in catalog order.
+    pub instance_types: Vec<String>,
+    /// Fewest nodes.
+    pub min: u32,
+    /// Starting nodes.
+    pub desired: u32,
+    /// Most nodes.
+    pub max: u32,
+    /// Zones it spans (the group's own, else every `cluster.aws.zones`).
+    pub zones: Vec<String>,
+    /// Spot capacity.
+    pub spot: bool,
+    /// Root volume size, GiB.
+    pub volume_size: u32,
+    /// Catalog pointer, e.g. `/cluster/eks/node_groups/general`.
+    pub pointer: String,
+}
+
+/// Default root volume of an EKS node, GiB.
+pub const DEFAULT_NODE_VOLUME_GIB: u32 = 80;
+/// The StorageClass gen creates on EKS with the EBS CSI driver (EKS marks
+/// no class default since Kubernetes 1.30).
+pub const EKS_STORAGE_CLASS: &str = "gp3";
 
 /// How many pods run.
 #[derive(Debug, Clone, PartialEq)]
@@ -432,13 +493,77 @@ pub const K3S_STORAGE_CLASS: &str = "local-path";
 /// The StorageClass the cluster really has, for every claim that names
 /// none (services' volumes, the add-ons'): the catalog's
 /// `cluster.storage_class`, else K3s's bundled one (also on AWS: gen's K3s
-/// installs no EBS driver), else the cluster's default (None).
+/// installs no EBS driver), else on EKS the `gp3` class gen creates with the
+/// EBS CSI driver, else the cluster's default (None).
 pub fn cluster_storage_class(c: &crate::catalog::types::Catalog) -> Option<String> {
     let cluster = c.cluster.as_ref()?;
     cluster
         .storage_class
         .clone()
         .or_else(|| cluster.k3s.as_ref().map(|_| K3S_STORAGE_CLASS.to_owned()))
+        .or_else(|| cluster.eks.as_ref().map(|_| EKS_STORAGE_CLASS.to_owned()))
+}
+
+impl EksNeeds {
+    /// What either needs.
+    pub fn or(self, o: EksNeeds) -> EksNeeds {
+        EksNeeds {
+            load_balancer_controller: self.load_balancer_controller || o.load_balancer_controller,
+            metrics_server: self.metrics_server || o.metrics_server,
+            ebs_csi: self.ebs_csi || o.ebs_csi,
+        }
+    }
+}
+
+/// The EKS model: node groups with their zones resolved and the add-ons the
+/// services need.
+fn eks_model(
+    c: &crate::catalog::types::Catalog,
+    cl: &crate::catalog::types::Cluster,
+    e: &crate::catalog::types::Eks,
+    services: &[ServiceModel],
+    addons: &addons::AddonsModel,
+    ingress: Option<&IngressModel>,
+) -> EksModel {
+    let zones: Vec<String> = cl.aws.as_ref().map(|a| a.zones.clone()).unwrap_or_default();
+    let pointer = "/cluster/eks".to_owned();
+    let node_groups = e
+        .node_groups
+        .iter()
+        .map(|(name, g)| NodeGroupModel {
+            name: name.clone(),
+            instance_types: g.instance_types.clone(),
+            min: g.min,
+            desired: g.desired,
+            max: g.max,
+            zones: if g.zones.is_empty() {
+                zones.clone()
+            } else {
+                g.zones.clone()
+            },
+            spot: g.spot,
+            volume_size: g.volume_size.unwrap_or(DEFAULT_NODE_VOLUME_GIB),
+            pointer: push_pointer(&push_pointer(&pointer, "node_groups"), name),
+        })
+        .collect();
+    let lb = cl.aws.as_ref().is_some_and(|a| a.load_balancer.is_some());
+    let needs = EksNeeds {
+        load_balancer_controller: lb || ingress.is_some_and(|i| i.class == IngressClass::Alb),
+        metrics_server: addons.metrics_server != addons::MetricsServer::Provided
+            && services
+                .iter()
+                .any(|s| matches!(s.scaling, Scaling::Auto { .. })),
+        ebs_csi: services.iter().any(|s| !s.workload.volumes().is_empty())
+            || addons.monitoring.is_some(),
+    };
+    EksModel {
+        name: c.project.clone(),
+        version: e.version.clone(),
+        endpoint: e.endpoint,
+        node_groups,
+        needs,
+        pointer,
+    }
 }
 
 /// The volume name of a mount path: `/var/lib/grafana` -> `var-lib-grafana`
@@ -513,6 +638,17 @@ pub fn analyze(source: &SourceFile) -> Result<(Parsed, Model), Problems> {
                     }
                 })
                 .collect();
+            // One cluster runs every environment: it needs what any of them needs.
+            let env_needs: Vec<EksNeeds> = model
+                .environments
+                .iter()
+                .filter_map(|e| e.model.eks.as_ref().map(|k| k.needs))
+                .collect();
+            if let Some(eks) = &mut model.eks {
+                for n in env_needs {
+                    eks.needs = eks.needs.or(n);
+                }
+            }
             return Ok((parsed, model));
         }
         return Err(Problems(semantic).finish());
@@ -588,6 +724,12 @@ fn resolve(parsed: &Parsed) -> Model {
         .kubernetes
         .clone()
         .or_else(|| k3s.as_ref().and_then(|k| check::k3s_minor(&k.version)))
+        .or_else(|| {
+            c.cluster
+                .as_ref()
+                .and_then(|cl| cl.eks.as_ref())
+                .map(|e| e.version.clone())
+        })
         .unwrap_or_else(|| DEFAULT_KUBERNETES.to_owned());
 
     let mut namespaces: BTreeMap<String, NamespaceModel> = BTreeMap::new();
@@ -814,8 +956,14 @@ fn resolve(parsed: &Parsed) -> Model {
             ns.labels.entry(k).or_insert(v);
         }
     }
+    let eks = c
+        .cluster
+        .as_ref()
+        .and_then(|cl| cl.eks.as_ref().map(|e| (cl, e)))
+        .map(|(cl, e)| eks_model(c, cl, e, &services, &addons, ingress.as_ref()));
     Model {
         addons,
+        eks,
         project: c.project.clone(),
         chart_version: c
             .chart_version
