@@ -1189,18 +1189,6 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
     if let Some(e) = &cl.eks {
         eks(cx, c, cl, e);
     }
-    let alb = c
-        .ingress
-        .as_ref()
-        .is_some_and(|i| i.class == IngressClass::Alb);
-    if alb && cl.k3s.is_some() && cl.aws.is_none() {
-        let p = cx
-            .problem("catalog::alb-without-aws", cx.val("/ingress/class"), "`class: alb` needs the AWS Load Balancer Controller, which makes ALBs in an AWS VPC, and the catalog has no `cluster.aws`")
-            .label("AWS only")
-            .note(cx.key("/cluster/k3s"), "K3s outside AWS")
-            .help("add `cluster.aws` for K3s on EC2, or use `class: nginx` or `traefik` on machines outside AWS");
-        cx.push(p);
-    }
     if let Some(a) = &cl.aws {
         ipv6_consistency(cx, c, a);
         if a.load_balancer.is_some() && c.ingress.is_none() {
