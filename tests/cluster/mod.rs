@@ -329,6 +329,29 @@ impl NodeAgent {
         }
     }
 
+    /// The containers' statuses as a kubelet reports them: ready (and
+    /// started) or not, all in `state`.
+    fn statuses(
+        containers: &[k8s_openapi::api::core::v1::Container],
+        ready: bool,
+        state: serde_json::Value,
+    ) -> Vec<serde_json::Value> {
+        containers
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name,
+                    "image": c.image,
+                    "imageID": "",
+                    "ready": ready,
+                    "started": ready,
+                    "restartCount": 0,
+                    "state": state.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Report one pod's status; true when it was accepted.
     async fn report(client: &kube::Client, pod: &Pod, failing: &HashSet<String>) -> bool {
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
@@ -358,22 +381,14 @@ impl NodeAgent {
                         {"type": "Ready", "status": "False", "lastTransitionTime": now,
                          "reason": "PodCompleted"},
                     ],
-                    "containerStatuses": containers.iter().map(|c| json!({
-                        "name": c.name,
-                        "image": c.image,
-                        "imageID": "",
-                        "ready": false,
-                        "started": false,
-                        "restartCount": 0,
-                        "state": {"terminated": if failed {
-                            json!({"exitCode": 1, "reason": "Error",
-                                   "message": "migration failed: relation \"orders\" is locked",
-                                   "startedAt": now, "finishedAt": now})
-                        } else {
-                            json!({"exitCode": 0, "reason": "Completed",
-                                   "startedAt": now, "finishedAt": now})
-                        }},
-                    })).collect::<Vec<_>>(),
+                    "containerStatuses": Self::statuses(&containers, false, json!({"terminated": if failed {
+                        json!({"exitCode": 1, "reason": "Error",
+                               "message": "migration failed: relation \"orders\" is locked",
+                               "startedAt": now, "finishedAt": now})
+                    } else {
+                        json!({"exitCode": 0, "reason": "Completed",
+                               "startedAt": now, "finishedAt": now})
+                    }})),
                 })
             }
             None => json!({
@@ -383,15 +398,7 @@ impl NodeAgent {
                     .iter()
                     .map(|t| json!({"type": t, "status": "True", "lastTransitionTime": now}))
                     .collect::<Vec<_>>()),
-                "containerStatuses": containers.iter().map(|c| json!({
-                    "name": c.name,
-                    "image": c.image,
-                    "imageID": "",
-                    "ready": true,
-                    "started": true,
-                    "restartCount": 0,
-                    "state": {"running": {"startedAt": now}},
-                })).collect::<Vec<_>>(),
+                "containerStatuses": Self::statuses(&containers, true, json!({"running": {"startedAt": now}})),
             }),
             Some(b) => {
                 let image = b.image.clone().unwrap_or_default();
@@ -404,18 +411,10 @@ impl NodeAgent {
                          "reason": "ContainersNotReady",
                          "message": format!("containers with unready status: [{}]", b.name)},
                     ],
-                    "containerStatuses": containers.iter().map(|c| json!({
-                        "name": c.name,
-                        "image": c.image,
-                        "imageID": "",
-                        "ready": false,
-                        "started": false,
-                        "restartCount": 0,
-                        "state": {"waiting": {
-                            "reason": "ImagePullBackOff",
-                            "message": format!("Back-off pulling image \"{image}\""),
-                        }},
-                    })).collect::<Vec<_>>(),
+                    "containerStatuses": Self::statuses(&containers, false, json!({"waiting": {
+                        "reason": "ImagePullBackOff",
+                        "message": format!("Back-off pulling image \"{image}\""),
+                    }})),
                 })
             }
         };
