@@ -14,8 +14,6 @@ use super::{ApplyError, Cluster};
 
 /// Lines of a failed pod's log shown.
 pub const LOG_TAIL: i64 = 20;
-/// Pause between two looks at a running Job.
-const POLL: Duration = Duration::from_secs(2);
 
 /// Where a Job stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +96,8 @@ pub fn terminations(pod: &Pod) -> Vec<String> {
 }
 
 /// Wait until every Job of `jobs` (namespace, name) is complete, or fail
-/// with the first failed one's reasons and log, or time out.
+/// with the first failed one's reasons and log, or time out. Each Job is
+/// watched, so its end is seen as soon as the controller writes it.
 pub async fn wait(
     cluster: &Cluster,
     jobs: &[(String, String)],
@@ -106,33 +105,35 @@ pub async fn wait(
 ) -> Result<(), ApplyError> {
     let deadline = Instant::now() + timeout;
     for (ns, name) in jobs {
-        let api: Api<Job> = Api::namespaced(cluster.client.clone(), ns);
-        loop {
-            let what = || format!("get job/{name} -n {ns}");
-            let job = cluster.call(what, api.get(name)).await?;
-            match judge(&job) {
-                JobState::Done => break,
-                JobState::Failed(why) => {
-                    return Err(ApplyError::JobFailed {
-                        context: cluster.context.clone(),
-                        name: name.clone(),
-                        namespace: ns.clone(),
-                        why,
-                        details: explain(cluster, ns, name).await,
-                    })
+        let end =
+            super::wait::watch_named::<Job, JobState>(cluster, ns, name, deadline, |j| {
+                match j.map(judge) {
+                    None => Some(JobState::Failed("the Job was deleted".into())),
+                    Some(JobState::Running) => None,
+                    Some(s) => Some(s),
                 }
-                JobState::Running => {}
+            })
+            .await?;
+        match end {
+            Some(JobState::Done) => {}
+            Some(JobState::Failed(why)) => {
+                return Err(ApplyError::JobFailed {
+                    context: cluster.context.clone(),
+                    name: name.clone(),
+                    namespace: ns.clone(),
+                    why,
+                    details: explain(cluster, ns, name).await,
+                })
             }
-            if Instant::now() + POLL > deadline {
+            Some(JobState::Running) | None => {
                 return Err(ApplyError::JobTimeout {
                     context: cluster.context.clone(),
                     name: name.clone(),
                     namespace: ns.clone(),
                     seconds: timeout.as_secs(),
                     details: explain(cluster, ns, name).await,
-                });
+                })
             }
-            tokio::time::sleep(POLL).await;
         }
     }
     Ok(())

@@ -344,8 +344,7 @@ enum Failure {
 }
 
 /// Watch one Deployment until done (`Ok(true)`), the deadline (`Ok(false)`)
-/// or failure. Each watch request asks the server to end it before the
-/// client's read timeout, and is re-opened until the deadline.
+/// or failure.
 async fn one<K: Rolled>(
     cluster: &Cluster,
     ns: &str,
@@ -354,67 +353,96 @@ async fn one<K: Rolled>(
     deadline: Instant,
     observer: &dyn Observer,
 ) -> Result<bool, Failure> {
+    let kind = K::kind(&()).to_lowercase();
+    let mut last: Option<Rollout> = None;
+    let end = watch_named::<K, Result<(), String>>(cluster, ns, name, deadline, |d| {
+        let Some(d) = d else {
+            return Some(Err(format!("the {} was deleted", K::kind(&()))));
+        };
+        let (verdict, want, updated, available) = d.judge(applied);
+        let state = Rollout {
+            kind: kind.clone(),
+            name: name.to_owned(),
+            namespace: ns.to_owned(),
+            desired: want,
+            updated,
+            available,
+            done: matches!(verdict, Verdict::Done),
+            message: match &verdict {
+                Verdict::Done => "successfully rolled out".into(),
+                Verdict::Waiting(m) | Verdict::Failed(m) => m.clone(),
+            },
+        };
+        if last.as_ref() != Some(&state) {
+            observer.rollout(&state);
+            last = Some(state);
+        }
+        match verdict {
+            Verdict::Done => Some(Ok(())),
+            Verdict::Failed(why) => Some(Err(why)),
+            Verdict::Waiting(_) => None,
+        }
+    })
+    .await
+    .map_err(Failure::Api)?;
+    match end {
+        None => Ok(false),
+        Some(Ok(())) => Ok(true),
+        Some(Err(why)) => Err(Failure::Rollout(why)),
+    }
+}
+
+/// Watch the object `name` of kind `K` in `ns` until `look` gives a final
+/// answer for its latest state (`look(None)`: it was deleted), or until
+/// the deadline (`Ok(None)`). Each watch request asks the server to end it
+/// before the client's read timeout, and is re-opened until the deadline.
+pub(super) async fn watch_named<K, T>(
+    cluster: &Cluster,
+    ns: &str,
+    name: &str,
+    deadline: Instant,
+    mut look: impl FnMut(Option<&K>) -> Option<T>,
+) -> Result<Option<T>, ApplyError>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + 'static,
+{
     let api: Api<K> = Api::namespaced(cluster.client.clone(), ns);
     let kind = K::kind(&()).to_lowercase();
     let per_watch = u32::try_from(cluster.timeout.as_secs().saturating_sub(1).max(1)).unwrap_or(1);
-    let mut last: Option<Rollout> = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Ok(false);
+            return Ok(None);
         }
         let secs = per_watch.min(u32::try_from(left.as_secs().max(1)).unwrap_or(1));
         let wp = WatchParams::default()
             .fields(&format!("metadata.name={name}"))
             .timeout(secs);
         let what = || format!("watch {kind}/{name} -n {ns}");
-        let stream = cluster
-            .call(what, api.watch(&wp, "0"))
-            .await
-            .map_err(Failure::Api)?;
+        let stream = cluster.call(what, api.watch(&wp, "0")).await?;
         futures_util::pin_mut!(stream);
         loop {
             let next = tokio::time::timeout_at(deadline, stream.try_next()).await;
             let event = match next {
-                Err(_) => return Ok(false),
-                Ok(Err(e)) => return Err(Failure::Api(cluster.error(&what(), e))),
+                Err(_) => return Ok(None),
+                Ok(Err(e)) => return Err(cluster.error(&what(), e)),
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(ev))) => ev,
             };
-            let d = match event {
-                WatchEvent::Added(d) | WatchEvent::Modified(d) => d,
-                WatchEvent::Deleted(_) => {
-                    return Err(Failure::Rollout(format!(
-                        "the {} was deleted",
-                        K::kind(&())
-                    )))
-                }
+            let answer = match event {
+                WatchEvent::Added(d) | WatchEvent::Modified(d) => look(Some(&d)),
+                WatchEvent::Deleted(_) => look(None),
                 WatchEvent::Bookmark(_) => continue,
                 // 410 Gone and friends: open a new watch.
                 WatchEvent::Error(_) => break,
             };
-            let (verdict, want, updated, available) = d.judge(applied);
-            let state = Rollout {
-                kind: kind.clone(),
-                name: name.to_owned(),
-                namespace: ns.to_owned(),
-                desired: want,
-                updated,
-                available,
-                done: matches!(verdict, Verdict::Done),
-                message: match &verdict {
-                    Verdict::Done => "successfully rolled out".into(),
-                    Verdict::Waiting(m) | Verdict::Failed(m) => m.clone(),
-                },
-            };
-            if last.as_ref() != Some(&state) {
-                observer.rollout(&state);
-                last = Some(state);
-            }
-            match verdict {
-                Verdict::Done => return Ok(true),
-                Verdict::Failed(why) => return Err(Failure::Rollout(why)),
-                Verdict::Waiting(_) => {}
+            if answer.is_some() {
+                return Ok(answer);
             }
         }
     }
