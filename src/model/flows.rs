@@ -188,7 +188,14 @@ pub fn groups(model: &Model) -> Vec<Group> {
         if a.bastion {
             g.push(Group::Bastion);
         }
-        if a.load_balancer.is_some() {
+        // On EKS the controller's ALB of `class: alb` is the load balancer
+        // even when `load_balancer` does not say so: it gets gen's group.
+        let eks_alb = model.eks.is_some()
+            && model
+                .ingress
+                .as_ref()
+                .is_some_and(|i| i.class == crate::catalog::types::IngressClass::Alb);
+        if a.load_balancer.is_some() || eks_alb {
             g.push(Group::LoadBalancer);
         }
         if a.database.is_some() {
@@ -662,6 +669,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    const EKS: &str = "cluster:\n  eks: {version: '1.34', node_groups: {g: {instance_types: [m6i.large], min: 2, desired: 2, max: 4}}}\n  aws: {region: eu-west-1, vpc_cidr: 10.0.0.0/16, admin_cidrs: [203.0.113.7/32], zones: [eu-west-1a, eu-west-1b]}\n";
+
+    #[test]
+    fn eks_alb_gets_the_load_balancer_group_and_opens_each_routed_port_to_the_cluster() {
+        let src = format!("version: 1\nproject: p\n{EKS}ingress: {{host: p.example, class: alb}}\nservices:\n  a: {{image: 'r/a:1', port: 8080, routes: [/]}}\n  b: {{image: 'r/b:1', port: 9000}}\n");
+        let m = model(&src);
+        assert_eq!(groups(&m), [Group::LoadBalancer, Group::Cluster]);
+        let f = derive(&m);
+        let lb_to_cluster: Vec<u16> = f
+            .iter()
+            .filter(|x| {
+                x.from == Peer::Group(Group::LoadBalancer) && x.to == Peer::Group(Group::Cluster)
+            })
+            .map(|x| x.from_port)
+            .collect();
+        assert_eq!(lb_to_cluster, [8080], "{f:#?}");
+        // Private endpoint, no bastion: the admins reach 443 on the cluster group.
+        assert!(f.iter().any(|x| x.from == Peer::Admins
+            && x.to == Peer::Group(Group::Cluster)
+            && x.from_port == 443));
+    }
+
+    #[test]
+    fn eks_opens_no_k3s_port_and_a_public_endpoint_needs_no_admin_rule() {
+        let src = format!("version: 1\nproject: p\n{}ingress: {{host: p.example, class: nginx, tls_secret: t}}\nservices:\n  a: {{image: 'r/a:1', port: 8080, routes: [/], egress: [{{cidr: 10.9.0.0/16, port: 5432}}]}}\n", EKS.replace("version: '1.34',", "version: '1.34', endpoint: public,").replace("eu-west-1b]}", "eu-west-1b], load_balancer: nlb}"));
+        let f = derive(&model(&src));
+        assert!(!f.is_empty());
+        for x in &f {
+            for p in [6443, 8472, 10250, 2379, 2380, 51820, 51821, 5001, 22] {
+                assert!(!(x.from_port..=x.to_port).contains(&p), "{x:?}");
+            }
+            assert_ne!(x.from, Peer::Admins, "{x:?}");
+        }
+        let to_pods: Vec<u16> = f
+            .iter()
+            .filter(|x| x.to == Peer::Group(Group::Cluster))
+            .map(|x| x.from_port)
+            .collect();
+        assert_eq!(to_pods, [80, 443]);
     }
 
     #[test]
