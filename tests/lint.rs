@@ -881,3 +881,226 @@ services:
         "{hits:?}"
     );
 }
+
+/// An EKS catalog: `eks` and `aws` are the inner lines of `cluster.eks` and
+/// `cluster.aws` (4 spaces in), `services` the service `web`'s extra lines.
+/// Line 5 is `cluster.eks.version`, line 6 the first of `eks`.
+fn eks_catalog(version: &str, eks: &str, aws: &str, web: &str) -> String {
+    format!(
+        "version: 1\nproject: shop\ncluster:\n  eks:\n    version: \"{version}\"\n{eks}  aws:\n    region: eu-west-1\n    vpc_cidr: 10.0.0.0/16\n    zones: [eu-west-1a, eu-west-1b]\n{aws}services:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n{web}"
+    )
+}
+
+const ONE_GROUP: &str = "    node_groups:\n      general: {instance_types: [m6i.large, m5.large], min: 2, desired: 2, max: 4}\n";
+
+/// The findings of `rules` on `src` at `today`, as `rule line: message`,
+/// in line order.
+fn fired_on(src: &str, rules: &[&str], today: &str) -> Vec<String> {
+    let report = match gen::check("catalog.yaml", src.as_bytes(), &only(rules), today) {
+        Ok(c) => c.report,
+        Err(e) => panic!("does not compile: {e:?}\n{src}"),
+    };
+    report
+        .findings
+        .iter()
+        .map(|f| format!("{} {}: {}", f.rule, f.line_col().0, f.problem.message))
+        .collect()
+}
+
+#[test]
+fn a_public_eks_endpoint_open_to_the_world_is_an_error_at_the_entry_naming_the_endpoint() {
+    let rules = [
+        "eks-public-endpoint-open",
+        "eks-public-endpoint",
+        "ssh-from-world",
+    ];
+    let world = "    admin_cidrs:\n      - 203.0.113.7/32\n      - 0.0.0.0/0\n";
+    let public = format!("    endpoint: public\n{ONE_GROUP}");
+    let src = eks_catalog("1.35", &public, world, "");
+    let report = lint_text(&src, &only(&rules));
+    let open: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "eks-public-endpoint-open")
+        .collect();
+    assert_eq!(open.len(), 1, "{:?}", report.findings);
+    assert_eq!(open[0].severity, Severity::Error);
+    // The entry is line 15; the note labels `endpoint: public` (line 6).
+    assert_eq!(open[0].line_col().0, 15);
+    let note = &open[0].problem.notes;
+    assert_eq!(note.len(), 1, "{note:?}");
+    assert_eq!(&src[note[0].span.clone()], "public");
+    // Without a bastion the admin networks reach nothing else: the public
+    // endpoint's list is reported once, by the EKS rule.
+    assert_eq!(
+        fired(&src, &rules),
+        ["eks-public-endpoint 6", "eks-public-endpoint-open 15"]
+    );
+    // The world in pieces is the world: reported at the list.
+    let split = "    admin_cidrs: [0.0.0.0/1, 128.0.0.0/1]\n";
+    assert_eq!(
+        fired(
+            &eks_catalog("1.35", &public, split, ""),
+            &["eks-public-endpoint-open"]
+        ),
+        ["eks-public-endpoint-open 13"]
+    );
+    // With a bastion, SSH on it is open too: ssh-from-world says so.
+    let with_bastion = format!("{world}    bastion: true\n");
+    let both = fired_on(
+        &eks_catalog("1.35", &public, &with_bastion, ""),
+        &rules,
+        TODAY,
+    );
+    assert!(
+        both.iter().any(|f| f
+            == "ssh-from-world 15: `0.0.0.0/0` lets the whole internet reach SSH on the bastion"),
+        "{both:?}"
+    );
+    // A private endpoint: no EKS endpoint finding; the security group
+    // admits the world to the private endpoint, which ssh-from-world reports.
+    let private = fired_on(&eks_catalog("1.35", ONE_GROUP, world, ""), &rules, TODAY);
+    assert_eq!(
+        private,
+        ["ssh-from-world 14: `0.0.0.0/0` lets the whole internet reach the private EKS API endpoint"]
+    );
+}
+
+#[test]
+fn wide_admin_networks_on_eks_name_what_they_reach() {
+    let wide = "    admin_cidrs: [198.51.0.0/16]\n";
+    let public = format!("    endpoint: public\n{ONE_GROUP}");
+    let found = fired_on(
+        &eks_catalog("1.35", &public, wide, ""),
+        &[
+            "admin-cidr-wide",
+            "eks-public-endpoint-open",
+            "aws-no-bastion",
+        ],
+        TODAY,
+    );
+    // Wide but not the world: admin-cidr-wide's warning only; and no
+    // bastion finding on EKS, whose nodes take no SSH.
+    assert_eq!(
+        found,
+        ["admin-cidr-wide 13: `198.51.0.0/16` (65,536 addresses) can reach the public EKS API endpoint; the policy allows /24 or narrower"]
+    );
+}
+
+#[test]
+fn eks_node_groups_of_one_kind_in_one_zone_are_reported_at_their_zones() {
+    let rule = ["eks-single-zone-node-group"];
+    let groups = "    node_groups:\n      a: {instance_types: [m6i.large], min: 1, desired: 1, max: 3, zones: [eu-west-1a]}\n      b: {instance_types: [m6i.large], min: 1, desired: 1, max: 3, zones: [eu-west-1b]}\n      c: {instance_types: [c6i.large], min: 1, desired: 1, max: 3, zones: [eu-west-1a]}\n      d: {instance_types: [m6i.large], min: 1, desired: 1, max: 3, zones: [eu-west-1a], spot: true}\n      e: {instance_types: [r6i.large], min: 1, desired: 1, max: 3}\n";
+    let aws = "    admin_cidrs: [203.0.113.7/32]\n    bastion: true\n";
+    // a and b (one per zone) together span two; c and d are alone in
+    // theirs (d differs from a by its capacity); e spans the cluster's.
+    assert_eq!(
+        fired_on(&eks_catalog("1.35", groups, aws, ""), &rule, TODAY),
+        [
+            "eks-single-zone-node-group 9: node group `c` runs in `eu-west-1a` alone: one zone outage takes all its machines",
+            "eks-single-zone-node-group 10: node group `d` runs in `eu-west-1a` alone: one zone outage takes all its machines",
+        ]
+    );
+    let pinned = "    node_groups:\n      a: {instance_types: [m6i.large], min: 1, desired: 1, max: 3, zones: [eu-west-1b]}\n      b: {instance_types: [m6i.large], min: 1, desired: 1, max: 3, zones: [eu-west-1b]}\n";
+    assert_eq!(
+        fired_on(&eks_catalog("1.35", pinned, aws, ""), &rule, TODAY),
+        [
+            "eks-single-zone-node-group 7: node group `a`, like `b` of the same kind, runs in `eu-west-1b` alone: one zone outage takes all the machines of that kind",
+            "eks-single-zone-node-group 8: node group `b`, like `a` of the same kind, runs in `eu-west-1b` alone: one zone outage takes all the machines of that kind",
+        ]
+    );
+}
+
+#[test]
+fn eks_versions_are_judged_by_the_release_calendar_on_the_given_day() {
+    let aws = "    admin_cidrs: [203.0.113.7/32]\n    bastion: true\n";
+    let at = |v: &str, today: &str| {
+        fired_on(
+            &eks_catalog(v, ONE_GROUP, aws, ""),
+            &["eks-version-support"],
+            today,
+        )
+    };
+    // 1.34's standard support ends on 2026-12-02, its last day.
+    assert!(at("1.34", "2026-12-02").is_empty());
+    assert_eq!(
+        at("1.34", "2026-12-03"),
+        ["eks-version-support 5: EKS 1.34's standard support ended on 2026-12-02: it runs on extended support, billed extra per cluster-hour, until 2027-12-02, when EKS upgrades it itself"]
+    );
+    assert_eq!(
+        at("1.29", TODAY),
+        ["eks-version-support 5: EKS 1.29's standard support ended on 2025-03-23 and its extended support on 2026-03-23: EKS upgrades such clusters itself"]
+    );
+    assert_eq!(
+        at("1.20", TODAY),
+        ["eks-version-support 5: EKS 1.20 is older than every version EKS still lists: its standard and extended support are over, and EKS no longer runs it"]
+    );
+    // Newer than the calendar gen knows: not judged.
+    assert!(at("1.35", TODAY).is_empty());
+    assert!(at("1.40", "2030-01-01").is_empty());
+}
+
+#[test]
+fn kubernetes_eol_points_at_the_eks_version() {
+    let aws = "    admin_cidrs: [203.0.113.7/32]\n    bastion: true\n";
+    assert_eq!(
+        fired_on(
+            &eks_catalog("1.30", ONE_GROUP, aws, ""),
+            &["kubernetes-eol"],
+            TODAY
+        ),
+        ["kubernetes-eol 5: Kubernetes 1.30 (from `cluster.eks.version`) is older than 1.31, the oldest minor version still supported upstream (`min_supported`)"]
+    );
+}
+
+#[test]
+fn an_hpa_on_eks_needs_no_metrics_server_finding_gen_installs_it() {
+    let aws = "    admin_cidrs: [203.0.113.7/32]\n    bastion: true\n";
+    let hpa = "    hpa: {min: 2, max: 4, cpu: 70}\n";
+    assert!(fired(
+        &eks_catalog("1.35", ONE_GROUP, aws, hpa),
+        &["hpa-without-metrics-server"]
+    )
+    .is_empty());
+}
+
+#[test]
+fn eks_node_capacity_rules() {
+    let aws = "    admin_cidrs: [203.0.113.7/32]\n    bastion: true\n";
+    let rules = [
+        "eks-spot-single-instance-type",
+        "eks-spot-only",
+        "eks-no-nodes",
+    ];
+    let on = |groups: &str| fired_on(&eks_catalog("1.35", groups, aws, ""), &rules, TODAY);
+    // A lone spot type; an on-demand baseline runs, so not spot-only.
+    assert_eq!(
+        on("    node_groups:\n      base: {instance_types: [m6i.large], min: 2, desired: 2, max: 4}\n      burst: {instance_types: [c6i.xlarge], min: 0, desired: 1, max: 9, spot: true}\n"),
+        ["eks-spot-single-instance-type 8: spot node group `burst` draws on one instance type (`c6i.xlarge`): when AWS reclaims that capacity there is no other pool to replace its nodes (`min_instance_types` is 2)"]
+    );
+    // Spot only among the groups that run (the on-demand one is at 0).
+    assert_eq!(
+        on("    node_groups:\n      base: {instance_types: [m6i.large], min: 0, desired: 0, max: 4}\n      burst: {instance_types: [c6i.xlarge, c5.xlarge], min: 1, desired: 2, max: 9, spot: true}\n"),
+        ["eks-spot-only 8: node group `burst` runs on spot, and no on-demand group runs a node: one reclaim can evict every pod at once"]
+    );
+    // Nothing runs at all: one finding, not a spot-only one.
+    assert_eq!(
+        on("    node_groups:\n      base: {instance_types: [m6i.large], min: 0, desired: 0, max: 4}\n      burst: {instance_types: [c6i.xlarge, c5.xlarge], min: 0, desired: 0, max: 9, spot: true}\n"),
+        ["eks-no-nodes 6: no node group starts a machine (`base`, `burst` all have `desired: 0`) and gen installs no node autoscaler: every pod stays Pending"]
+    );
+    // The policy can ask for three types.
+    let three = Policy::parse(
+        "gen-policy.yaml",
+        "rules:\n  eks-spot-single-instance-type: {params: {min_instance_types: 3}}\n",
+    )
+    .unwrap();
+    let src = eks_catalog("1.35", "    node_groups:\n      base: {instance_types: [m6i.large], min: 2, desired: 2, max: 4}\n      burst: {instance_types: [c6i.xlarge, c5.xlarge], min: 0, desired: 1, max: 9, spot: true}\n", aws, "");
+    let r = lint_text(&src, &three);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule == "eks-spot-single-instance-type" && f.line_col().0 == 8),
+        "{:?}",
+        r.findings
+    );
+}

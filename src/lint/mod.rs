@@ -75,7 +75,7 @@ pub enum Scope {
     Workloads,
     /// Routes and the Ingress.
     Ingress,
-    /// The K3s cluster.
+    /// The cluster (K3s or EKS).
     Cluster,
     /// AWS security groups and network.
     Network,
@@ -134,6 +134,9 @@ pub struct Hit {
     /// The service the finding is about, when the node is shared (in
     /// `defaults`): that service's waivers apply.
     pub service: Option<String>,
+    /// A second catalog node that explains the finding: its pointer and
+    /// label (e.g. the setting that makes a value a problem).
+    pub note: Option<(String, String)>,
 }
 
 impl Hit {
@@ -144,6 +147,13 @@ impl Hit {
         self
     }
 
+    /// Label the value at `pointer` too, as what explains the finding.
+    #[must_use]
+    pub fn note(mut self, pointer: impl Into<String>, label: impl Into<String>) -> Hit {
+        self.note = Some((pointer.into(), label.into()));
+        self
+    }
+
     /// A finding at the value of `pointer`.
     pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> Hit {
         Hit {
@@ -151,16 +161,15 @@ impl Hit {
             key: false,
             message: message.into(),
             service: None,
+            note: None,
         }
     }
 
     /// A finding at the key of `pointer`.
     pub fn at_key(pointer: impl Into<String>, message: impl Into<String>) -> Hit {
         Hit {
-            pointer: pointer.into(),
             key: true,
-            message: message.into(),
-            service: None,
+            ..Hit::at(pointer, message)
         }
     }
 }
@@ -317,6 +326,8 @@ struct Raw {
     severity: Severity,
     hit: Hit,
     span: std::ops::Range<usize>,
+    /// The hit's note, located.
+    note: Option<(std::ops::Range<usize>, String)>,
     environments: Vec<String>,
 }
 
@@ -380,6 +391,9 @@ pub fn run_targets(targets: &[Target], policy: &Policy, today: &str) -> Report {
             .label(r.rule.summary)
             .help(plain(r.rule.fix))
             .severity(r.severity.miette());
+        if let Some((span, label)) = &r.note {
+            problem = problem.note(span.clone(), label.clone());
+        }
         // Found only in environments, at a node outside them (a base value
         // the environment's overrides make a problem): show where they are.
         for env in &r.environments {
@@ -455,11 +469,16 @@ fn collect(
             } else {
                 t.parsed.spans.value(&h.pointer)
             };
+            let note = h
+                .note
+                .as_ref()
+                .map(|(p, label)| (t.parsed.spans.value(p), label.clone()));
             raw.push(Raw {
                 rule,
                 severity,
                 hit: h,
                 span,
+                note,
                 environments: Vec::new(),
             });
         }

@@ -1,4 +1,4 @@
-use super::ssh_from_world::admin_families;
+use super::ssh_from_world::{admin_families, admin_reach};
 use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
 
 /// Administration is open to a few addresses, not to large networks.
@@ -14,7 +14,8 @@ internet (every IPv4 or every IPv6 address, in one piece or split, is \
 reported by `ssh-from-world`). The limits are the parameters \
 `max_ipv4_prefix` and `max_ipv6_prefix`.",
     why: "The admin networks reach SSH (22) and the Kubernetes API server \
-(6443), or the bastion. A `/16` is 65,536 addresses: a whole provider or \
+(6443), or the bastion; on EKS the bastion, the private API endpoint, or \
+the public one whose allow list they are. A `/16` is 65,536 addresses: a whole provider or \
 campus network whose every machine, compromised or not, can knock on those \
 ports. Administrators work from a few known addresses (an office egress, a \
 VPN).",
@@ -29,6 +30,9 @@ raise the limits in `gen-policy.yaml` if the wide network is deliberate.",
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let Some(a) = &cx.model.aws else { return };
+    let Some(reach) = admin_reach(cx.model, true) else {
+        return;
+    };
     let max4 = cx.param_u64("max_ipv4_prefix", 24);
     let max6 = cx.param_u64("max_ipv6_prefix", 56);
     for f in admin_families(a) {
@@ -49,7 +53,7 @@ fn check(cx: &Ctx, out: &mut Vec<Hit>) {
             out.push(Hit::at(
                 format!("/cluster/aws/admin_cidrs/{i}"),
                 format!(
-                    "`{c}` ({} addresses) can reach SSH and the API server; the policy allows /{max} or narrower",
+                    "`{c}` ({} addresses) can reach {reach}; the policy allows /{max} or narrower",
                     count(1u128 << u64::from(f.bits).saturating_sub(len))
                 ),
             ));
@@ -62,7 +66,7 @@ fn check(cx: &Ctx, out: &mut Vec<Hit>) {
             out.push(Hit::at(
                 "/cluster/aws/admin_cidrs",
                 format!(
-                    "together {} hold {} {} addresses that can reach SSH and the API server; the policy allows as many as one /{max}",
+                    "together {} hold {} {} addresses that can reach {reach}; the policy allows as many as one /{max}",
                     f.list(),
                     count(f.addresses),
                     f.name

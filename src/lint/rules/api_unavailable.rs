@@ -7,12 +7,13 @@ pub static RULE: Rule = Rule {
     scope: Scope::Workloads,
     summary: "targeted Kubernetes version does not serve the APIs gen emits",
     what: "The targeted Kubernetes version (`kubernetes`, else the minor \
-version of `cluster.k3s.version`) is older than an API version gen's objects \
+version of `cluster.k3s.version`, else `cluster.eks.version`) is older than an API version gen's objects \
 use for this catalog: `autoscaling/v2` HorizontalPodAutoscalers (a service \
 with `hpa`) need 1.23, `policy/v1` PodDisruptionBudgets (a service with 2 or \
 more guaranteed replicas) need 1.21, and `networking.k8s.io/v1` Ingresses (a \
 service with `routes`) need 1.19. The finding is on `kubernetes`, or on \
-`cluster.k3s.version` when the version comes from there.",
+`cluster.k3s.version` or `cluster.eks.version` when the version comes from \
+there.",
     why: "The API server refuses an object whose API version it does not \
 serve (`no matches for kind \"HorizontalPodAutoscaler\" in version \
 \"autoscaling/v2\"`): `kubectl apply` and `helm install` fail, and the \
@@ -21,7 +22,7 @@ not at all. gen emits only these API versions; it has no fallback to the \
 older beta APIs.",
     example: "version: 1\nproject: shop\nkubernetes: \"1.22\" # <-\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n    hpa: {min: 2, max: 4, cpu: 70}\n",
     fix: "Upgrade the cluster to a supported Kubernetes version and set \
-`kubernetes` (or `cluster.k3s.version`) to it. Until then, a service can do \
+`kubernetes` (or `cluster.k3s.version`, `cluster.eks.version`) to it. Until then, a service can do \
 without the object: drop `hpa` for a fixed `replicas`, or keep fewer than 2 \
 replicas.",
     passing: "version: 1\nproject: shop\nkubernetes: \"1.33\"\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n    hpa: {min: 2, max: 4, cpu: 70}\n",
@@ -46,6 +47,8 @@ pub(super) fn version_source(cx: &Ctx) -> (&'static str, &'static str) {
         ("/kubernetes", "")
     } else if c.cluster.as_ref().is_some_and(|cl| cl.k3s.is_some()) {
         ("/cluster/k3s/version", " (from `cluster.k3s.version`)")
+    } else if c.cluster.as_ref().is_some_and(|cl| cl.eks.is_some()) {
+        ("/cluster/eks/version", " (from `cluster.eks.version`)")
     } else {
         ("/kubernetes", " (gen's default)")
     }

@@ -6,7 +6,9 @@ pub static RULE: Rule = Rule {
     severity: Severity::Info,
     scope: Scope::Network,
     summary: "no bastion: SSH reaches the nodes straight from the admin networks",
-    what: "`cluster.aws.bastion` is `false` (the default).",
+    what: "`cluster.aws.bastion` is `false` (the default), on K3s or without \
+a cluster kind. Not on EKS: its managed nodes take no SSH from the admin \
+networks, and the API endpoint is judged by `eks-public-endpoint`.",
     why: "Without a bastion, the security groups admit the admin networks to \
 SSH (22) on every node and to the API server (6443) on the servers, so every \
 node is an SSH entry point from outside the VPC. A bastion is the only host \
@@ -24,7 +26,7 @@ turn this rule off.",
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let Some(a) = &cx.model.aws else { return };
-    if a.bastion {
+    if a.bastion || cx.model.eks.is_some() {
         return;
     }
     let msg = "no bastion: the admin networks reach SSH on the nodes directly";

@@ -12,8 +12,10 @@ deployment by AWS). When every node sits in one zone, one zone outage takes \
 the whole cluster and every service down, however many replicas they run.",
     example: "version: 1\nproject: lab\ncluster:\n  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2}\n  aws:\n    region: eu-west-1\n    vpc_cidr: 10.0.0.0/16\n    admin_cidrs: [203.0.113.7/32]\n    zones: [eu-west-1a] # <-\nservices:\n  web: {image: 'ghcr.io/lab/web:1.0.0', port: 8080}\n",
     fix: "List at least two zones of the region in `zones` (for example \
-`[eu-west-1a, eu-west-1b]`) and spread the servers and the agents' auto \
-scaling group over subnets in each of them.",
+`[eu-west-1a, eu-west-1b]`) and spread the nodes over subnets in each of \
+them (K3s: the servers and the agents' auto scaling group). EKS refuses \
+fewer than two zones; its node groups are judged by \
+`eks-single-zone-node-group`.",
     passing: "version: 1\nproject: lab\ncluster:\n  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2}\n  aws:\n    region: eu-west-1\n    vpc_cidr: 10.0.0.0/16\n    admin_cidrs: [203.0.113.7/32]\n    zones: [eu-west-1a, eu-west-1b]\nservices:\n  web: {image: 'ghcr.io/lab/web:1.0.0', port: 8080}\n",
     params: &[],
     check,

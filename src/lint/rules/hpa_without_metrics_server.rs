@@ -2,14 +2,18 @@ use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
 use crate::model::addons::MetricsServer;
 use crate::model::Scaling;
 
-/// An HPA reads CPU and memory from metrics-server, which only K3s bundles.
+/// An HPA reads CPU and memory from metrics-server, which K3s bundles and
+/// gen installs on EKS.
 pub static RULE: Rule = Rule {
     id: "hpa-without-metrics-server",
     severity: Severity::Warning,
     scope: Scope::Cluster,
     summary: "HPA on a cluster that may have no metrics-server",
-    what: "A service has an `hpa`, the cluster is not K3s (no \
-`cluster.k3s`), and `addons.metrics_server` is not set.",
+    what: "A service has an `hpa`, the cluster is neither K3s nor EKS (no \
+`cluster.k3s`, no `cluster.eks`), and `addons.metrics_server` is not set. \
+K3s bundles metrics-server; on EKS gen installs it (in `eks/`) whenever a \
+service has an `hpa`, unless `addons.metrics_server: {provided: true}` says \
+the cluster runs one already.",
     why: "A HorizontalPodAutoscaler on CPU or memory reads the pods' usage \
 from the resource metrics API, which metrics-server serves. K3s bundles one; \
 a managed cluster such as EKS does not, unless it was installed. Without it \
@@ -25,7 +29,10 @@ metrics-server chart (an Argo CD Application), or `addons: {metrics_server: \
 };
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
-    if cx.model.k3s.is_some() || cx.model.addons.metrics_server != MetricsServer::Unsaid {
+    if cx.model.k3s.is_some()
+        || cx.model.eks.is_some()
+        || cx.model.addons.metrics_server != MetricsServer::Unsaid
+    {
         return;
     }
     for s in &cx.model.services {

@@ -16,7 +16,7 @@ VPC CNI gives them on EKS. K3s's flannel gives pods addresses from its own \
 `cluster-cidr` (10.42.0.0/16), which exist only inside the overlay: the ALB \
 cannot reach them, every target stays unhealthy and every request fails. The \
 controller itself is not part of K3s either (gen does not install it).",
-    example: "version: 1\nproject: shop\ncluster:\n  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2}\ningress: {host: shop.example, class: alb, https_redirect: true} # <-\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n    replicas: 2\n    routes: [/]\n",
+    example: "version: 1\nproject: shop\ncluster:\n  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2}\n  aws: {region: eu-west-1, vpc_cidr: 10.0.0.0/16, admin_cidrs: [203.0.113.7/32]}\ningress: {host: shop.example, class: alb, https_redirect: true} # <-\nservices:\n  web:\n    image: ghcr.io/shop/web:1.0.0\n    port: 8080\n    replicas: 2\n    routes: [/]\n",
     fix: "Keep the ALB in front and let an in-cluster controller route: set \
 `ingress.class: nginx` (gen installs ingress-nginx on the workers' ports \
 80/443, where `cluster.aws.load_balancer: alb` forwards) or `traefik`. Use \

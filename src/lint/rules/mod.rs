@@ -19,6 +19,13 @@ mod cronjob_concurrent_runs;
 mod cronjob_without_deadline;
 mod database_unused;
 mod egress_world;
+mod eks_no_nodes;
+mod eks_public_endpoint;
+mod eks_public_endpoint_open;
+mod eks_single_zone_node_group;
+mod eks_spot_only;
+mod eks_spot_single_instance_type;
+mod eks_version_support;
 mod env_high_entropy;
 mod env_url_credentials;
 mod hpa_cpu_request_defaulted;
@@ -76,6 +83,13 @@ pub static ALL: &[&Rule] = &[
     &cronjob_without_deadline::RULE,
     &database_unused::RULE,
     &egress_world::RULE,
+    &eks_no_nodes::RULE,
+    &eks_public_endpoint::RULE,
+    &eks_public_endpoint_open::RULE,
+    &eks_single_zone_node_group::RULE,
+    &eks_spot_only::RULE,
+    &eks_spot_single_instance_type::RULE,
+    &eks_version_support::RULE,
     &env_high_entropy::RULE,
     &env_url_credentials::RULE,
     &hpa_cpu_request_defaulted::RULE,

@@ -1,7 +1,8 @@
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-use crate::catalog::types::Aws;
+use crate::catalog::types::{Aws, EndpointAccess};
 use crate::lint::{Ctx, Hit, Rule, Scope, Severity};
+use crate::model::Model;
 
 /// Administration is never open to the whole internet.
 pub static RULE: Rule = Rule {
@@ -13,7 +14,9 @@ pub static RULE: Rule = Rule {
 it contains `0.0.0.0/0` or `::/0`, or its networks together leave no address \
 out (`[0.0.0.0/1, 128.0.0.0/1]`, `[::/1, 8000::/1]`, any split of the whole \
 space). The admin networks reach SSH (22) and the API server (6443), or the \
-bastion.",
+bastion. On EKS they reach SSH on the bastion, or without one the private \
+API endpoint (443); a public endpoint's allow list open to everyone is \
+`eks-public-endpoint-open`.",
     why: "Port 22 and 6443 open to the world are scanned within minutes and \
 brute-forced for as long as they stay open (CKV_AWS_24, AWS-0107). Splitting \
 the world into pieces opens exactly the same ports to exactly the same \
@@ -97,6 +100,28 @@ pub(super) fn admin_families(a: &Aws) -> [Family; 2] {
     ]
 }
 
+/// What the admin networks reach, for messages: SSH and the API server on
+/// K3s; on EKS SSH on the bastion, else the private API endpoint through the
+/// cluster security group, and with `public_endpoint` the public endpoint
+/// (whose allow list they are). None when they reach nothing of that.
+pub(super) fn admin_reach(m: &Model, public_endpoint: bool) -> Option<String> {
+    let Some(e) = &m.eks else {
+        return Some("SSH and the API server".to_owned());
+    };
+    let bastion = m.aws.as_ref().is_some_and(|a| a.bastion);
+    let public = e.endpoint == EndpointAccess::Public;
+    let mut parts = Vec::new();
+    if bastion {
+        parts.push("SSH on the bastion");
+    } else if !public {
+        parts.push("the private EKS API endpoint");
+    }
+    if public && public_endpoint {
+        parts.push("the public EKS API endpoint");
+    }
+    (!parts.is_empty()).then(|| parts.join(" and "))
+}
+
 /// Whether this CIDR text is itself a `/0`.
 pub(super) fn is_world(cidr: &str) -> bool {
     cidr.parse::<IpNet>().is_ok_and(|n| n.prefix_len() == 0)
@@ -104,23 +129,36 @@ pub(super) fn is_world(cidr: &str) -> bool {
 
 fn check(cx: &Ctx, out: &mut Vec<Hit>) {
     let Some(a) = &cx.model.aws else { return };
+    // A public EKS endpoint's own allow list is eks-public-endpoint-open's.
+    let Some(reach) = admin_reach(cx.model, false) else {
+        return;
+    };
+    out.extend(world_hits(a, &reach));
+}
+
+/// A finding per admin CIDR that is a whole address space, or one on the
+/// list when its networks together cover one: the whole internet reaches
+/// `reach`.
+pub(super) fn world_hits(a: &Aws, reach: &str) -> Vec<Hit> {
+    let mut out = Vec::new();
     for f in admin_families(a) {
         let whole: Vec<&(usize, String)> = f.entries.iter().filter(|(_, c)| is_world(c)).collect();
         for (i, c) in &whole {
             out.push(Hit::at(
                 format!("/cluster/aws/admin_cidrs/{i}"),
-                format!("`{c}` lets the whole internet reach SSH and the API server"),
+                format!("`{c}` lets the whole internet reach {reach}"),
             ));
         }
         if f.whole && whole.is_empty() {
             out.push(Hit::at(
                 "/cluster/aws/admin_cidrs",
                 format!(
-                    "together {} cover every {} address: the whole internet can reach SSH and the API server",
+                    "together {} cover every {} address: the whole internet can reach {reach}",
                     f.list(),
                     f.name
                 ),
             ));
         }
     }
+    out
 }
