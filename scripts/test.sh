@@ -27,6 +27,12 @@ if [[ ! -x "$CHECKOV_VENV/bin/python" ]]; then
   python3 -m venv "$CHECKOV_VENV"
 fi
 "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-checkov.txt
+# AWS's IAM action database, for the IAM policies gen writes.
+IAM_VENV=.venv-iam
+if [[ ! -x "$IAM_VENV/bin/python" ]]; then
+  python3 -m venv "$IAM_VENV"
+fi
+"$IAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-iam.txt
 # HCL's own formatter (what terraform fmt is built on), from Debian's
 # packages into ./.tools: terraform is on none of the reachable registries.
 bash scripts/hclfmt.sh
@@ -53,7 +59,7 @@ echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-GEN_VENV="$PWD/$VENV" GEN_CHECKOV_VENV="$PWD/$CHECKOV_VENV" GEN_DIST="$PWD/target/dist" GEN_REQUIRE_PEERS=1 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
+GEN_VENV="$PWD/$VENV" GEN_CHECKOV_VENV="$PWD/$CHECKOV_VENV" GEN_IAM_VENV="$PWD/$IAM_VENV" GEN_DIST="$PWD/target/dist" GEN_REQUIRE_PEERS=1 cargo test --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One plain closing line with the totals over every test binary.

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// The reference's key tables: the heading above the table, the schema
 /// place it documents (dotted; `<name>` a map's values, `[]` a list's items)
 /// and the prefix its keys are written with.
-const TABLES: [(&str, &str, &str); 20] = [
+const TABLES: [(&str, &str, &str); 22] = [
     ("## Top level", "", ""),
     ("## `services.<name>`", "services.<name>", ""),
     ("### `replicas` and `hpa`", "services.<name>.hpa", "hpa."),
@@ -33,6 +33,12 @@ const TABLES: [(&str, &str, &str); 20] = [
     ("## `ingress`", "ingress", ""),
     ("## `environments`", "environments.<name>", ""),
     ("## `cluster.k3s`", "cluster.k3s", ""),
+    ("## `cluster.eks`", "cluster.eks", ""),
+    (
+        "### `cluster.eks.node_groups.<name>`",
+        "cluster.eks.node_groups.<name>",
+        "",
+    ),
     ("## `cluster.aws`", "cluster.aws", ""),
     ("### `cluster.aws.database`", "cluster.aws.database", ""),
     (

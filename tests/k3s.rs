@@ -322,16 +322,7 @@ fn shellcheck_finds_nothing_in_any_script() {
         }
     }
     assert!(scripts.len() >= 6, "{scripts:?}");
-    for s in &scripts {
-        let n = Command::new("bash").arg("-n").arg(s).output().unwrap();
-        assert!(n.status.success(), "bash -n {}", s.display());
-    }
-    let o = Command::new(&sc).args(&scripts).output().unwrap();
-    assert!(
-        o.status.success(),
-        "shellcheck:\n{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    common::assert_shellcheck_clean(&sc, &scripts);
 }
 
 /// The cloud-init user-data carries the script byte for byte, runs it with

@@ -5,8 +5,10 @@
 //! `k3s/manifests/`, which K3s's helm-controller installs by itself (the
 //! server install script carries them, see `emit::k3s`); on any other
 //! cluster an Argo CD Application per chart under `argocd/addons/`
-//! (`model::addons` refuses add-ons there without `gitops.argocd`). Each is
-//! checked against its CRD subset in `schemas/` before writing.
+//! (`model::addons` refuses add-ons there without `gitops.argocd`, except
+//! on EKS, where `emit::eks` writes them into `eks/addons.sh`). On EKS the
+//! list also has the charts the cluster needs (`emit::eks::installs`).
+//! Each is checked against its CRD subset in `schemas/` before writing.
 //!
 //! The monitoring stack (kube-prometheus-stack) is installed as release
 //! `kube-prometheus-stack` and configured so that gen's own objects work
@@ -71,7 +73,8 @@ pub fn prometheus_labels(model: &Model) -> BTreeMap<String, String> {
     )
 }
 
-fn requests(cpu: &str, memory: &str, memory_limit: &str) -> Value {
+/// Requests and a memory limit of a container.
+pub fn requests(cpu: &str, memory: &str, memory_limit: &str) -> Value {
     json!({"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}})
 }
 
@@ -206,15 +209,23 @@ pub fn metrics_server_values() -> Value {
 }
 
 /// One chart to install: its pin, release name, namespace and values.
-struct Install {
-    chart: Chart,
-    release: &'static str,
-    namespace: String,
-    values: Value,
+pub struct Install {
+    /// The pinned chart.
+    pub chart: Chart,
+    /// The Helm release (and Argo CD Application) name.
+    pub release: &'static str,
+    /// Namespace the release goes to.
+    pub namespace: String,
+    /// The chart's values.
+    pub values: Value,
 }
 
-fn installs(model: &Model) -> Vec<Install> {
-    let mut v = Vec::new();
+/// Every chart gen installs for the model, in install order: on EKS the
+/// charts the cluster needs first (`emit::eks::installs`: the load balancer
+/// controller, the EBS CSI driver) and ingress-nginx last, the catalog's
+/// add-ons between.
+pub fn installs(model: &Model) -> Vec<Install> {
+    let (mut v, last) = super::eks::installs(model);
     if let Some(m) = &model.addons.monitoring {
         v.push(Install {
             chart: upstream::KUBE_PROMETHEUS_STACK,
@@ -223,7 +234,11 @@ fn installs(model: &Model) -> Vec<Install> {
             values: monitoring_values(model, m),
         });
     }
-    if model.addons.metrics_server == MetricsServer::Install {
+    // On EKS, also when an HPA needs one and the catalog does not say the
+    // cluster has it.
+    if model.addons.metrics_server == MetricsServer::Install
+        || model.eks.as_ref().is_some_and(|e| e.needs.metrics_server)
+    {
         v.push(Install {
             chart: upstream::METRICS_SERVER,
             release: METRICS_SERVER_RELEASE,
@@ -231,6 +246,7 @@ fn installs(model: &Model) -> Vec<Install> {
             values: metrics_server_values(),
         });
     }
+    v.extend(last);
     v
 }
 

@@ -9,8 +9,10 @@ pub mod addons;
 pub mod alerts;
 pub mod argocd;
 pub mod aws;
+pub mod eks;
 pub mod hcl;
 pub mod helm;
+pub mod iam;
 pub mod k3s;
 pub mod k3s_installers;
 pub mod manifests;
@@ -199,6 +201,7 @@ pub fn emit_with(
     addons::emit(model, &mut tree)?;
     alerts::emit(model, &derived.values, &mut tree)?;
     k3s::emit(model, &mut tree)?;
+    eks::emit(model, &mut tree)?;
     aws::emit(model, &derived.flows, &mut tree)?;
     Ok(tree)
 }

@@ -37,8 +37,31 @@ pub const METRICS_SERVER: Chart = Chart {
     version: "3.13.1",
 };
 
+/// The AWS Load Balancer Controller (EKS, when an ALB or NLB fronts the
+/// ingress). The chart's version is the controller's (`appVersion`
+/// `v3.5.0`): `emit::iam`'s policy is written for it.
+pub const AWS_LOAD_BALANCER_CONTROLLER: Chart = Chart {
+    chart: "aws-load-balancer-controller",
+    repo: "https://aws.github.io/eks-charts",
+    version: "3.5.0",
+};
+
+/// The Amazon EBS CSI driver (EKS, when a service or add-on has a volume;
+/// driver `v1.64.0`).
+pub const AWS_EBS_CSI_DRIVER: Chart = Chart {
+    chart: "aws-ebs-csi-driver",
+    repo: "https://kubernetes-sigs.github.io/aws-ebs-csi-driver",
+    version: "2.64.0",
+};
+
 /// Every chart gen may install.
-pub const ALL: [Chart; 3] = [INGRESS_NGINX, KUBE_PROMETHEUS_STACK, METRICS_SERVER];
+pub const ALL: [Chart; 5] = [
+    INGRESS_NGINX,
+    KUBE_PROMETHEUS_STACK,
+    METRICS_SERVER,
+    AWS_LOAD_BALANCER_CONTROLLER,
+    AWS_EBS_CSI_DRIVER,
+];
 
 #[cfg(test)]
 mod tests {

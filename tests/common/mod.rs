@@ -138,3 +138,18 @@ pub fn missing<T>(what: &str, installer: &str) -> Option<T> {
     eprintln!("skipping: {what} is missing (bash {installer})");
     None
 }
+
+/// `bash -n` on each script, then shellcheck (the tool at `shellcheck`) on
+/// all of them: both must find nothing.
+pub fn assert_shellcheck_clean(shellcheck: &Path, scripts: &[PathBuf]) {
+    for s in scripts {
+        let n = Command::new("bash").arg("-n").arg(s).output().unwrap();
+        assert!(n.status.success(), "bash -n {}", s.display());
+    }
+    let o = Command::new(shellcheck).args(scripts).output().unwrap();
+    assert!(
+        o.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
