@@ -1,6 +1,6 @@
-//! Security groups: the Terraform holds exactly the rules an independent
-//! recomputation of the K3s requirements expects (python-hcl2 parses it),
-//! cfn-lint accepts the CloudFormation, checkov (own venv) fails no check
+//! Security groups: the Terraform and the CloudFormation hold exactly the
+//! rules an independent recomputation of the K3s or EKS requirements expects
+//! (python-hcl2 parses the Terraform), cfn-lint accepts the CloudFormation, checkov (own venv) fails no check
 //! that lacks an emitted skip reason, and the Terraform is `terraform fmt`
 //! clean (HCL's own formatter, built by `scripts/hclfmt.sh`; terraform
 //! itself too when it is on PATH).
@@ -149,19 +149,169 @@ fn topology_json(t: &Topology) -> serde_json::Value {
     })
 }
 
-/// Build every topology; return (name, out dir) with the temp dir kept alive.
-fn built() -> (tempfile::TempDir, Vec<(&'static Topology, PathBuf)>) {
+/// An EKS cluster: what decides which rules cross the edge of EKS's cluster
+/// security group.
+struct EksTopology {
+    name: &'static str,
+    /// `alb` (the ALB routes to each service's pods) or `nginx` (behind an NLB).
+    class: &'static str,
+    endpoint: &'static str,
+    bastion: bool,
+    /// `(engine, port)` of the database, if any.
+    database: Option<(&'static str, u16)>,
+    /// The cluster ends TLS (`tls_secret`).
+    tls: bool,
+    redirect: bool,
+    egress: &'static [(&'static str, u16)],
+}
+
+const EKS_TOPOLOGIES: [EksTopology; 4] = [
+    EksTopology {
+        name: "EKS: ALB, private endpoint through the bastion, database, egress",
+        class: "alb",
+        endpoint: "private",
+        bastion: true,
+        database: Some(("postgres", 5432)),
+        tls: false,
+        redirect: true,
+        egress: &[("10.0.200.0/24", 6379), ("0.0.0.0/0", 443)],
+    },
+    EksTopology {
+        name: "EKS: ALB, private endpoint from the admin networks, plain HTTP",
+        class: "alb",
+        endpoint: "private",
+        bastion: false,
+        database: None,
+        tls: false,
+        redirect: false,
+        egress: &[],
+    },
+    EksTopology {
+        name: "EKS: ingress-nginx behind an NLB ending TLS, public endpoint, database",
+        class: "nginx",
+        endpoint: "public",
+        bastion: false,
+        database: Some(("mysql", 3307)),
+        tls: true,
+        redirect: true,
+        egress: &[("0.0.0.0/0", 443)],
+    },
+    EksTopology {
+        name: "EKS: ingress-nginx behind an NLB, public endpoint, bastion, nothing else",
+        class: "nginx",
+        endpoint: "public",
+        bastion: true,
+        database: None,
+        tls: false,
+        redirect: false,
+        egress: &[],
+    },
+];
+
+/// Routed services' container ports in [`eks_catalog`] (`worker` has none routed).
+const EKS_ROUTED_PORTS: [u16; 2] = [8080, 9000];
+
+fn eks_catalog(t: &EksTopology) -> String {
+    let tls = if t.tls { ", tls_secret: lab-tls" } else { "" };
+    let egress = t
+        .egress
+        .iter()
+        .map(|(c, p)| format!("{{cidr: '{c}', port: {p}}}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut lines = vec![
+        "version: 1".to_owned(),
+        "project: lab".to_owned(),
+        format!(
+            "ingress: {{host: lab.example, class: {}, https_redirect: {}{tls}}}",
+            t.class, t.redirect
+        ),
+        "cluster:".to_owned(),
+        format!("  eks: {{version: '1.34', endpoint: {}, node_groups: {{general: {{instance_types: [m6i.large], min: 2, desired: 2, max: 4}}}}}}", t.endpoint),
+        "  aws:".to_owned(),
+        "    region: eu-west-1".to_owned(),
+        "    vpc_cidr: 10.0.0.0/16".to_owned(),
+        "    admin_cidrs: [198.51.100.7/32, 203.0.113.0/28]".to_owned(),
+        "    zones: [eu-west-1a, eu-west-1b]".to_owned(),
+        format!(
+            "    load_balancer: {}",
+            if t.class == "alb" { "alb" } else { "nlb" }
+        ),
+        format!("    bastion: {}", t.bastion),
+    ];
+    if let Some((engine, port)) = t.database {
+        lines.push(format!("    database: {{engine: {engine}, port: {port}}}"));
+    }
+    lines.extend([
+        "services:".to_owned(),
+        format!(
+            "  web: {{image: 'ghcr.io/lab/web:1.0.0', port: {}, routes: [/], egress: [{egress}]}}",
+            EKS_ROUTED_PORTS[0]
+        ),
+        format!(
+            "  api: {{image: 'ghcr.io/lab/api:1.0.0', port: {}, routes: [/api]}}",
+            EKS_ROUTED_PORTS[1]
+        ),
+        "  worker: {image: 'ghcr.io/lab/worker:1.0.0', port: 7000}".to_owned(),
+    ]);
+    lines.join("\n") + "\n"
+}
+
+fn eks_topology_json(t: &EksTopology) -> serde_json::Value {
+    serde_json::json!({
+        "cluster": "eks", "endpoint": t.endpoint, "bastion": t.bastion,
+        "admin_cidrs": ["198.51.100.7/32", "203.0.113.0/28"],
+        "ingress": t.class, "load_balancer": true, "tls": t.tls,
+        "redirect": t.redirect, "routed_ports": EKS_ROUTED_PORTS,
+        "db_port": t.database.map(|(_, p)| p),
+        "egress": t.egress,
+    })
+}
+
+/// A topology the tests build: its catalog and what the recomputation reads.
+trait Case {
+    fn name(&self) -> &'static str;
+    fn catalog(&self) -> String;
+    fn topology(&self) -> serde_json::Value;
+}
+
+impl Case for Topology {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn catalog(&self) -> String {
+        catalog(self)
+    }
+    fn topology(&self) -> serde_json::Value {
+        topology_json(self)
+    }
+}
+
+impl Case for EksTopology {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn catalog(&self) -> String {
+        eks_catalog(self)
+    }
+    fn topology(&self) -> serde_json::Value {
+        eks_topology_json(self)
+    }
+}
+
+/// Build each topology; return (topology, dir) with the temp dir kept alive.
+fn built<T: Case>(all: &'static [T]) -> (tempfile::TempDir, Vec<(&'static T, PathBuf)>) {
     let dir = tempfile::tempdir().unwrap();
     let mut v = Vec::new();
-    for (i, t) in TOPOLOGIES.iter().enumerate() {
+    for (i, t) in all.iter().enumerate() {
         let d = dir.path().join(format!("t{i}"));
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("catalog.yaml"), catalog(t)).unwrap();
+        std::fs::write(d.join("catalog.yaml"), t.catalog()).unwrap();
         let o = common::gen(&d, &["build"]);
-        assert!(o.status.success(), "{}: {:?}", t.name, common::text(&o));
+        assert!(o.status.success(), "{}: {:?}", t.name(), common::text(&o));
         std::fs::write(
             d.join("topology.json"),
-            serde_json::to_string(&topology_json(t)).unwrap(),
+            serde_json::to_string(&t.topology()).unwrap(),
         )
         .unwrap();
         v.push((t, d));
@@ -169,11 +319,13 @@ fn built() -> (tempfile::TempDir, Vec<(&'static Topology, PathBuf)>) {
     (dir, v)
 }
 
-/// Every aws/ directory: the topologies plus the examples.
-fn aws_dirs(topologies: &[(&Topology, PathBuf)]) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = topologies.iter().map(|(_, d)| d.join("out/aws")).collect();
-    for ex in ["karina", "msa-k3s"] {
-        v.push(common::root().join("examples").join(ex).join("out/aws"));
+/// Every aws/ directory: the topologies plus the examples and golden cases
+/// that have one.
+fn aws_dirs(k3s: &[(&Topology, PathBuf)], eks: &[(&EksTopology, PathBuf)]) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = k3s.iter().map(|(_, d)| d.join("out/aws")).collect();
+    v.extend(eks.iter().map(|(_, d)| d.join("out/aws")));
+    for ex in ["examples/karina", "examples/msa-k3s", "golden/eks"] {
+        v.push(common::root().join(ex).join("out/aws"));
     }
     for d in &v {
         assert!(d.join("security-groups.tf").is_file(), "{}", d.display());
@@ -181,28 +333,93 @@ fn aws_dirs(topologies: &[(&Topology, PathBuf)]) -> Vec<PathBuf> {
     v
 }
 
+/// Run the independent recomputation (`tests/peers/sg_flows.py`) on one
+/// built topology, Terraform and CloudFormation; return its summary.
+fn recompute(python: &Path, name: &str, d: &Path) -> serde_json::Value {
+    let o = Command::new(python)
+        .arg(common::root().join("tests/peers/sg_flows.py"))
+        .arg(d.join("topology.json"))
+        .arg(d.join("out/aws/security-groups.tf"))
+        .arg(d.join("out/aws/security-groups.cfn.yaml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{name}:\n{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["actual"], last["cfn_actual"], "{name}: {last}");
+    last
+}
+
+/// K3s: more than 20 rules each. EKS: the rules cross the edge of EKS's own
+/// cluster security group, which the files take as an input and never
+/// create, and no K3s port appears (the recomputation checks both).
 #[test]
-fn terraform_rules_equal_an_independent_recomputation() {
+fn rules_equal_an_independent_recomputation() {
     let Some(python) = tool(&venv("GEN_VENV", ".venv"), "python") else {
         return;
     };
-    let (_keep, built) = built();
-    for (t, d) in &built {
-        let o = Command::new(&python)
-            .arg(common::root().join("tests/peers/sg_flows.py"))
-            .arg(d.join("topology.json"))
-            .arg(d.join("out/aws/security-groups.tf"))
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&o.stdout);
+    let (_keep, k3s) = built(&TOPOLOGIES);
+    let (_keep_eks, eks) = built(&EKS_TOPOLOGIES);
+    let runs = k3s
+        .iter()
+        .map(|(t, d)| (t.name, d, 20))
+        .chain(eks.iter().map(|(t, d)| (t.name, d, 2)));
+    for (name, d, more_than) in runs {
+        let last = recompute(&python, name, d);
         assert!(
-            o.status.success(),
-            "{}:\n{stdout}{}",
-            t.name,
-            String::from_utf8_lossy(&o.stderr)
+            last["actual"].as_u64().unwrap() > more_than,
+            "{name}: {last}"
         );
-        let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-        assert!(last["actual"].as_u64().unwrap() > 20, "{}: {last}", t.name);
+    }
+}
+
+/// The cluster group is an input: a Terraform variable and a CloudFormation
+/// parameter that say where to read its ID, no resource or output of it.
+#[test]
+fn the_eks_cluster_group_is_an_input_not_a_resource() {
+    let (_keep, k3s) = built(&EKS_TOPOLOGIES);
+    for (t, d) in &k3s {
+        let tf = std::fs::read_to_string(d.join("out/aws/security-groups.tf")).unwrap();
+        assert!(
+            tf.contains("variable \"cluster_security_group_id\""),
+            "{}",
+            t.name
+        );
+        assert!(
+            tf.contains("aws eks describe-cluster --name lab --query cluster.resourcesVpcConfig.clusterSecurityGroupId"),
+            "{}",
+            t.name
+        );
+        assert!(tf.contains("= var.cluster_security_group_id"), "{}", t.name);
+        assert!(!tf.contains("aws_security_group.cluster"), "{}", t.name);
+        assert!(
+            !tf.contains("output \"cluster_security_group_id\""),
+            "{}",
+            t.name
+        );
+        let cfn = std::fs::read_to_string(d.join("out/aws/security-groups.cfn.yaml")).unwrap();
+        let doc = gen::catalog::yaml::load(&gen::SourceFile::new("cfn.yaml", &cfn))
+            .unwrap()
+            .value;
+        assert_eq!(
+            doc["Parameters"]["ClusterSecurityGroupId"]["Type"], "AWS::EC2::SecurityGroup::Id",
+            "{}",
+            t.name
+        );
+        assert!(doc["Resources"].get("ClusterSecurityGroup").is_none());
+        assert!(doc["Outputs"].get("ClusterSecurityGroup").is_none());
+        // VpcId is asked for only when a group is created (cfn-lint flags
+        // an unused parameter).
+        assert_eq!(
+            doc["Parameters"].get("VpcId").is_some(),
+            cfn.contains("Ref: VpcId"),
+            "{}",
+            t.name
+        );
     }
 }
 
@@ -211,8 +428,9 @@ fn cfn_lint_accepts_the_cloudformation() {
     let Some(cfn_lint) = tool(&venv("GEN_VENV", ".venv"), "cfn-lint") else {
         return;
     };
-    let (_keep, built) = built();
-    let files: Vec<PathBuf> = aws_dirs(&built)
+    let (_keep, k3s) = built(&TOPOLOGIES);
+    let (_keep_eks, eks) = built(&EKS_TOPOLOGIES);
+    let files: Vec<PathBuf> = aws_dirs(&k3s, &eks)
         .iter()
         .map(|d| d.join("security-groups.cfn.yaml"))
         .collect();
@@ -225,13 +443,29 @@ fn cfn_lint_accepts_the_cloudformation() {
     );
 }
 
+/// Resources in the Terraform or the CloudFormation of an aws/ directory.
+fn resource_count(d: &Path, framework: &str) -> u64 {
+    let n = if framework == "terraform" {
+        let tf = std::fs::read_to_string(d.join("security-groups.tf")).unwrap();
+        tf.matches("\nresource \"").count()
+    } else {
+        let cfn = std::fs::read_to_string(d.join("security-groups.cfn.yaml")).unwrap();
+        let doc = gen::catalog::yaml::load(&gen::SourceFile::new("cfn.yaml", &cfn))
+            .unwrap()
+            .value;
+        doc["Resources"].as_object().map_or(0, |r| r.len())
+    };
+    n as u64
+}
+
 #[test]
 fn checkov_fails_nothing_without_an_emitted_reason() {
     let Some(checkov) = tool(&venv("GEN_CHECKOV_VENV", ".venv-checkov"), "checkov") else {
         return;
     };
-    let (_keep, built) = built();
-    for d in aws_dirs(&built) {
+    let (_keep, k3s) = built(&TOPOLOGIES);
+    let (_keep_eks, eks) = built(&EKS_TOPOLOGIES);
+    for d in aws_dirs(&k3s, &eks) {
         let o = Command::new(&checkov)
             .args([
                 "-d",
@@ -259,13 +493,18 @@ fn checkov_fails_nothing_without_an_emitted_reason() {
         let mut frameworks = Vec::new();
         for r in &reports {
             let s = &r["summary"];
-            frameworks.push(r["check_type"].as_str().unwrap_or("?").to_owned());
-            // checkov silently scans nothing when it cannot parse: insist.
-            assert!(
-                s["resource_count"].as_u64().unwrap_or(0) > 10,
-                "{}: {r}",
+            let framework = r["check_type"].as_str().unwrap_or("?").to_owned();
+            // checkov silently scans nothing when it cannot parse: insist
+            // that it saw every resource of the file.
+            let resources = resource_count(&d, &framework);
+            assert!(resources > 0, "{}", d.display());
+            assert_eq!(
+                s["resource_count"].as_u64(),
+                Some(resources),
+                "{} {framework}: {r}",
                 d.display()
             );
+            frameworks.push(framework);
             let failed: Vec<String> = r["results"]["failed_checks"]
                 .as_array()
                 .map(|a| {
@@ -306,8 +545,9 @@ fn terraform_fmt_is_clean() {
             .output()
             .unwrap()
     };
-    let (_keep, built) = built();
-    let dirs = aws_dirs(&built);
+    let (_keep, k3s) = built(&TOPOLOGIES);
+    let (_keep_eks, eks) = built(&EKS_TOPOLOGIES);
+    let dirs = aws_dirs(&k3s, &eks);
     for d in &dirs {
         let tf = d.join("security-groups.tf");
         let o = unchanged(&tf);
@@ -429,9 +669,9 @@ fn cloudformation_egress(cfn: &str, group: &str) -> Vec<(String, i64, i64)> {
 /// docs promise it; no internet egress).
 #[test]
 fn the_bastion_reaches_only_ssh_and_the_api_server() {
-    let (_keep, built) = built();
+    let (_keep, k3s) = built(&TOPOLOGIES);
     let mut seen = 0;
-    for (t, d) in built.iter().filter(|(t, _)| t.bastion) {
+    for (t, d) in k3s.iter().filter(|(t, _)| t.bastion) {
         let tf = std::fs::read_to_string(d.join("out/aws/security-groups.tf")).unwrap();
         let mut want: Vec<(String, i64, i64)> =
             vec![("servers".into(), 22, 22), ("servers".into(), 6443, 6443)];

@@ -91,3 +91,41 @@ fn network_policy_allows_own_pods_and_declared_callers_only() {
     );
     assert_eq!(ingress[2]["ports"][0]["port"], 8080);
 }
+
+/// On EKS the ALB carries gen's load balancer security group (by Name tag),
+/// whose flows open the pods' ports, so the controller must not manage the
+/// backend rules; K3s's ALB and an EKS ALB without `cluster.aws.load_balancer`
+/// (no such group) keep the controller's own groups.
+#[test]
+fn the_eks_alb_carries_gens_load_balancer_group() {
+    let catalog = |cluster: &str, lb: &str| {
+        format!(
+            "version: 1\nproject: shop\ningress: {{host: shop.example, class: alb}}\ncluster:\n{cluster}  aws: {{region: eu-west-1, vpc_cidr: 10.0.0.0/16, admin_cidrs: [198.51.100.0/24], zones: [eu-west-1a, eu-west-1b]{lb}}}\nservices:\n  api: {{image: r.example/api:1.0.0, port: 8080, routes: [/api]}}\n"
+        )
+    };
+    let eks = "  eks: {version: '1.34', node_groups: {general: {instance_types: [m6i.large], min: 2, desired: 2, max: 4}}}\n";
+    let k3s = "  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2}\n";
+    let ann = |src: &str| find(&objects(src), "Ingress", "api")["metadata"]["annotations"].clone();
+    let on_eks = ann(&catalog(eks, ", load_balancer: alb"));
+    assert_eq!(
+        on_eks["alb.ingress.kubernetes.io/security-groups"],
+        "shop-load-balancer"
+    );
+    assert_eq!(
+        on_eks["alb.ingress.kubernetes.io/manage-backend-security-group-rules"],
+        "false"
+    );
+    for other in [catalog(k3s, ", load_balancer: alb"), catalog(eks, "")] {
+        let a = ann(&other);
+        assert_eq!(a["alb.ingress.kubernetes.io/target-type"], "ip", "{other}");
+        assert!(
+            a.get("alb.ingress.kubernetes.io/security-groups").is_none(),
+            "{other}"
+        );
+        assert!(
+            a.get("alb.ingress.kubernetes.io/manage-backend-security-group-rules")
+                .is_none(),
+            "{other}"
+        );
+    }
+}

@@ -1011,6 +1011,16 @@ fn ingresses(v: &Values, r: &Release) -> Vec<Ingress> {
             if let Some(order) = ing.group_order {
                 set("alb.ingress.kubernetes.io/group.order", order.to_string());
             }
+            if !ing.security_groups.is_empty() {
+                set(
+                    "alb.ingress.kubernetes.io/security-groups",
+                    ing.security_groups.join(","),
+                );
+                set(
+                    "alb.ingress.kubernetes.io/manage-backend-security-group-rules",
+                    "false".into(),
+                );
+            }
             if ing.tls.enabled {
                 set(
                     "alb.ingress.kubernetes.io/listen-ports",

@@ -563,6 +563,12 @@ pub struct IngressValues {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = -1000, max = 1000))]
     pub group_order: Option<i32>,
+    /// alb: security groups (Name tags or IDs) the AWS Load Balancer
+    /// Controller attaches to the ALB instead of making its own; it then
+    /// leaves the pods' rules alone, which gen's security groups (`aws/`)
+    /// open to the load balancer's group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<String>,
     /// Extra annotations (win over gen's).
     pub annotations: BTreeMap<String, String>,
 }
@@ -894,6 +900,13 @@ impl Values {
                 && model.aws.as_ref().and_then(|a| a.load_balancer) == Some(LoadBalancer::Alb),
             group_order: (class == IngressClass::Alb && !svc.routes.is_empty())
                 .then(|| topology.alb_orders.get(&svc.name).copied().unwrap_or(0)),
+            security_groups: if class == IngressClass::Alb && !svc.routes.is_empty() {
+                crate::emit::aws::load_balancer_group(model)
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            },
             annotations: BTreeMap::new(),
         };
 
