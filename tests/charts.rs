@@ -94,8 +94,9 @@ fn network_policy_allows_own_pods_and_declared_callers_only() {
 
 /// On EKS the ALB carries gen's load balancer security group (by Name tag),
 /// whose flows open the pods' ports, so the controller must not manage the
-/// backend rules; K3s's ALB and an EKS ALB without `cluster.aws.load_balancer`
-/// (no such group) keep the controller's own groups.
+/// backend rules; with `class: alb` that ALB is the load balancer whether or
+/// not `cluster.aws.load_balancer` says so. K3s's ALB keeps the
+/// controller's own groups (gen's flows there reach the nodes' host ports).
 #[test]
 fn the_eks_alb_carries_gens_load_balancer_group() {
     let catalog = |cluster: &str, lb: &str| {
@@ -106,16 +107,19 @@ fn the_eks_alb_carries_gens_load_balancer_group() {
     let eks = "  eks: {version: '1.34', node_groups: {general: {instance_types: [m6i.large], min: 2, desired: 2, max: 4}}}\n";
     let k3s = "  k3s: {version: v1.33.5+k3s1, servers: 1, agents: 2}\n";
     let ann = |src: &str| find(&objects(src), "Ingress", "api")["metadata"]["annotations"].clone();
-    let on_eks = ann(&catalog(eks, ", load_balancer: alb"));
-    assert_eq!(
-        on_eks["alb.ingress.kubernetes.io/security-groups"],
-        "shop-load-balancer"
-    );
-    assert_eq!(
-        on_eks["alb.ingress.kubernetes.io/manage-backend-security-group-rules"],
-        "false"
-    );
-    for other in [catalog(k3s, ", load_balancer: alb"), catalog(eks, "")] {
+    for lb in [", load_balancer: alb", ""] {
+        let on_eks = ann(&catalog(eks, lb));
+        assert_eq!(
+            on_eks["alb.ingress.kubernetes.io/security-groups"], "shop-load-balancer",
+            "{lb}"
+        );
+        assert_eq!(
+            on_eks["alb.ingress.kubernetes.io/manage-backend-security-group-rules"], "false",
+            "{lb}"
+        );
+    }
+    {
+        let other = catalog(k3s, ", load_balancer: alb");
         let a = ann(&other);
         assert_eq!(a["alb.ingress.kubernetes.io/target-type"], "ip", "{other}");
         assert!(

@@ -162,19 +162,30 @@ fn cluster_config_follows_the_catalog() {
         );
         let vpc = &cfg["vpc"];
         assert_eq!(vpc["cidr"], "10.8.0.0/16", "{n}");
+        // eksctl cannot create a private-only cluster: the public endpoint
+        // is open to the admin networks, and a private cluster gets the
+        // script that turns it off.
         assert_eq!(
             vpc["clusterEndpoints"],
-            json!({"privateAccess": true, "publicAccess": c.public}),
+            json!({"privateAccess": true, "publicAccess": true}),
             "{n}"
         );
-        if c.public {
-            assert_eq!(
-                vpc["publicAccessCIDRs"],
-                json!(["203.0.113.0/24", "198.51.100.7/32"]),
-                "{n}"
-            );
-        } else {
-            assert!(vpc.get("publicAccessCIDRs").is_none(), "{n}");
+        assert_eq!(
+            vpc["publicAccessCIDRs"],
+            json!(["203.0.113.0/24", "198.51.100.7/32"]),
+            "{n}"
+        );
+        match t.get(eks::PRIVATE_ENDPOINT_PATH) {
+            Some(script) if !c.public => {
+                let script = std::str::from_utf8(script).unwrap();
+                assert!(
+                    script.contains("eksctl utils update-cluster-vpc-config --cluster 'shop' --region 'eu-west-1'")
+                        && script.contains("--private-access=true --public-access=false --approve"),
+                    "{n}: {script}"
+                );
+            }
+            None if c.public => {}
+            other => panic!("{n}: private-endpoint.sh {:?}", other.is_some()),
         }
 
         // Node groups, sorted by name, zones defaulting to all.
@@ -280,6 +291,14 @@ fn cluster_config_follows_the_catalog() {
             .map(|a| a["name"].as_str().unwrap())
             .collect();
         assert_eq!(addons, ["vpc-cni", "coredns", "kube-proxy"], "{n}");
+        // NetworkPolicies are enforced only with vpc-cni's policy agent on.
+        let cni: Value = serde_json::from_str(
+            cfg["addons"][0]["configurationValues"]
+                .as_str()
+                .expect("vpc-cni configurationValues"),
+        )
+        .unwrap();
+        assert_eq!(cni["enableNetworkPolicy"], "true", "{n}");
         assert_eq!(
             cfg["cloudWatch"]["clusterLogging"]["enableTypes"],
             json!(["api", "audit", "authenticator"]),
@@ -522,6 +541,19 @@ fn shellcheck_finds_nothing_in_the_addons_script() {
             scripts.push(p);
         }
     }
+    for (i, c) in cases().iter().enumerate() {
+        if let Some(s) = tree(&c.catalog).get(eks::PRIVATE_ENDPOINT_PATH) {
+            let p = dir.path().join(format!("private-endpoint-{i}.sh"));
+            std::fs::write(&p, s).unwrap();
+            scripts.push(p);
+        }
+    }
+    assert!(
+        scripts
+            .iter()
+            .any(|p| p.to_string_lossy().contains("private-endpoint")),
+        "no case has a private endpoint"
+    );
     let golden = common::root().join("golden/eks/out").join(eks::ADDONS_PATH);
     assert!(golden.is_file());
     scripts.push(golden);

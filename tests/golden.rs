@@ -27,8 +27,8 @@ fn cases() -> Vec<PathBuf> {
 fn golden_trees_match() {
     let cases = cases();
     assert!(
-        cases.len() >= 5,
-        "expected the four examples and at least one golden case, found {cases:?}"
+        cases.len() >= 6,
+        "expected the five examples and at least one golden case, found {cases:?}"
     );
     let mut failures = Vec::new();
     for dir in &cases {

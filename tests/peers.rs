@@ -136,7 +136,7 @@ fn helm_lints_every_chart_and_renders_exactly_the_manifests() {
     assert_eq!(s["invariants"], serde_json::json!([]));
 }
 
-/// Across the four examples every kind of object is produced, by Helm.
+/// Across the five examples every kind of object is produced, by Helm.
 #[test]
 fn the_examples_produce_every_kind() {
     let Some(python) = venv_tool("python") else {
@@ -146,7 +146,7 @@ fn the_examples_produce_every_kind() {
         .into_iter()
         .filter(|t| t.starts_with(common::root().join("examples")))
         .collect();
-    assert_eq!(trees.len(), 4);
+    assert_eq!(trees.len(), 5);
     let args: Vec<&std::path::Path> = trees.iter().map(PathBuf::as_path).collect();
     let s = summary(&run_py(&python, "helm_check.py", &args));
     for kind in [

@@ -32,6 +32,11 @@ static SUBSET: super::validate::Shipped =
 pub const CLUSTER_PATH: &str = "eks/cluster.yaml";
 /// Output path of the add-on script.
 pub const ADDONS_PATH: &str = "eks/addons.sh";
+/// The script that turns the public endpoint off (`endpoint: private`).
+pub const PRIVATE_ENDPOINT_PATH: &str = "eks/private-endpoint.sh";
+/// vpc-cni's configuration: its network policy agent on, so the services'
+/// NetworkPolicies are enforced.
+pub const VPC_CNI_CONFIGURATION: &str = r#"{"enableNetworkPolicy": "true"}"#;
 
 /// Namespace of the controllers that run the cluster's plumbing.
 pub const SYSTEM_NAMESPACE: &str = "kube-system";
@@ -66,17 +71,19 @@ fn ebs_csi_policy_arn(region: &str) -> String {
 
 /// The eksctl ClusterConfig of the model's cluster.
 pub fn cluster_config(model: &Model, eks: &EksModel, aws: &Aws) -> Value {
-    let public = eks.endpoint == EndpointAccess::Public;
-    let mut vpc = json!({
+    // eksctl cannot create a cluster whose API is private only: it must
+    // reach the API to finish (nodes, service accounts). So the cluster is
+    // created with the public endpoint limited to the admin networks, and
+    // with `endpoint: private` `eks/private-endpoint.sh` turns it off once
+    // the add-ons are in.
+    let vpc = json!({
         "cidr": aws.vpc_cidr.0,
         // Nodes reach the internet (images, AWS APIs) through one NAT
         // gateway per zone, so losing a zone loses no other zone's egress.
         "nat": {"gateway": "HighlyAvailable"},
-        "clusterEndpoints": {"privateAccess": true, "publicAccess": public},
+        "clusterEndpoints": {"privateAccess": true, "publicAccess": true},
+        "publicAccessCIDRs": aws.admin_cidrs.iter().map(|c| &c.0).collect::<Vec<_>>(),
     });
-    if public {
-        vpc["publicAccessCIDRs"] = json!(aws.admin_cidrs.iter().map(|c| &c.0).collect::<Vec<_>>());
-    }
     let mut accounts = Vec::new();
     if eks.needs.load_balancer_controller {
         accounts.push(json!({
@@ -132,7 +139,13 @@ pub fn cluster_config(model: &Model, eks: &EksModel, aws: &Aws) -> Value {
         // EKS-managed networking add-ons, at the default version for the
         // cluster's Kubernetes version; eksctl gives vpc-cni an IRSA role
         // with its recommended policy (withOIDC).
-        "addons": [{"name": "vpc-cni"}, {"name": "coredns"}, {"name": "kube-proxy"}],
+        // vpc-cni enforces NetworkPolicies only when asked to: without it
+        // every policy gen writes would be accepted and ignored.
+        "addons": [
+            {"name": "vpc-cni", "configurationValues": VPC_CNI_CONFIGURATION},
+            {"name": "coredns"},
+            {"name": "kube-proxy"},
+        ],
         "managedNodeGroups": node_groups,
         "cloudWatch": {"clusterLogging": {
             "enableTypes": ["api", "audit", "authenticator"],
@@ -180,10 +193,9 @@ pub fn ebs_csi_values(aws: &Aws) -> Value {
 
 /// The annotations of ingress-nginx's Service: an internet-facing NLB made
 /// by the AWS Load Balancer Controller, sending to the controller's pods
-/// (target type ip). The place for further NLB annotations (its security
-/// groups).
-pub fn nginx_nlb_annotations(_model: &Model) -> BTreeMap<String, String> {
-    [
+/// (target type ip), in gen's load balancer security group.
+pub fn nginx_nlb_annotations(model: &Model) -> BTreeMap<String, String> {
+    let mut a: BTreeMap<String, String> = [
         (
             "service.beta.kubernetes.io/aws-load-balancer-type",
             "external",
@@ -199,7 +211,10 @@ pub fn nginx_nlb_annotations(_model: &Model) -> BTreeMap<String, String> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    .collect();
+    // The NLB in gen's load balancer group, whose rules open the pods.
+    a.extend(super::aws::nlb_service_annotations(model));
+    a
 }
 
 /// ingress-nginx's chart values on EKS: two replicas behind the NLB.
@@ -302,6 +317,40 @@ const CLUSTER_COMMENT: &str = "\
 #   3. the add-ons: eks/addons.sh (with gitops.argocd: the Applications in argocd/addons/)
 ";
 
+const PRIVATE_COMMENT: &str = "\
+#   4. bash eks/private-endpoint.sh: the public endpoint off (it is open to the
+#      admin networks only while eksctl and the add-ons need it); kubectl then
+#      runs inside the VPC (the bastion) or from a network routed into it.
+";
+
+/// The script that turns the public endpoint of a private cluster off.
+fn private_endpoint_script(eks: &EksModel, aws: &Aws) -> String {
+    let mut s = String::from("#!/usr/bin/env bash\n");
+    s.push_str(HEADER);
+    s.push_str(
+        "# Turns the cluster's public API endpoint off (`endpoint: private`). eksctl\n\
+         # cannot create a private-only cluster, so eks/cluster.yaml opens the public\n\
+         # endpoint to the admin networks until this runs. Run it last:\n\
+         #   1. eksctl create cluster -f eks/cluster.yaml\n\
+         #   2. the security groups in aws/ (Terraform or CloudFormation)\n\
+         #   3. bash eks/addons.sh\n\
+         #   4. bash eks/private-endpoint.sh\n\
+         # Afterwards kubectl, helm and gen apply run inside the VPC (the bastion) or\n\
+         # from a network routed into it. Running it again changes nothing.\n\
+         set -euo pipefail\n\n\
+         if ! command -v eksctl >/dev/null 2>&1; then\n  \
+           echo \"error: eksctl is not installed (https://eksctl.io/installation/)\" >&2\n  \
+           exit 1\n\
+         fi\n",
+    );
+    s.push_str(&format!(
+        "eksctl utils update-cluster-vpc-config --cluster {} --region {} \\\n  --private-access=true --public-access=false --approve\n",
+        sh_quote(&eks.name),
+        sh_quote(&aws.region),
+    ));
+    s
+}
+
 /// The script that installs the add-ons with Helm, in order.
 fn addons_script(installs: &[Install]) -> String {
     let mut s = String::from("#!/usr/bin/env bash\n");
@@ -349,6 +398,10 @@ pub fn emit(model: &Model, tree: &mut Tree) -> Result<(), EmitError> {
     let cfg = cluster_config(model, eks, aws);
     validate(CLUSTER_PATH, &cfg)?;
     let mut comment = CLUSTER_COMMENT.to_owned();
+    if eks.endpoint == EndpointAccess::Private {
+        comment.push_str(PRIVATE_COMMENT);
+        tree.insert(PRIVATE_ENDPOINT_PATH, private_endpoint_script(eks, aws));
+    }
     if eks.needs.load_balancer_controller {
         comment.push_str(&format!(
             "# The policy of the AWS Load Balancer Controller's role below (also in\n# {}) is written for controller {}.\n",
