@@ -77,7 +77,13 @@ fn rules_have_unique_ids_and_complete_docs() {
 
 #[test]
 fn the_examples_lint_without_errors_or_warnings() {
-    for ex in ["karina", "karina-eks", "msa-k3s", "ordersystem", "strategies"] {
+    for ex in [
+        "karina",
+        "karina-eks",
+        "msa-k3s",
+        "ordersystem",
+        "strategies",
+    ] {
         let dir = common::root().join("examples").join(ex);
         let src = std::fs::read_to_string(dir.join("catalog.yaml")).unwrap();
         let report = lint_text(&src, &Policy::default());

@@ -442,6 +442,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_model_reserves_every_release_name_gen_adds_on_eks() {
+        for r in [
+            LOAD_BALANCER_CONTROLLER,
+            EBS_CSI_RELEASE,
+            INGRESS_NGINX_RELEASE,
+            crate::model::addons::METRICS_SERVER_RELEASE,
+        ] {
+            assert!(crate::model::addons::EKS_RELEASES.contains(&r), "{r}");
+        }
+    }
+
+    #[test]
     fn the_schema_refuses_what_eksctl_would() {
         let good = json!({"apiVersion": "eksctl.io/v1alpha5", "kind": "ClusterConfig",
             "metadata": {"name": "shop", "region": "us-east-1", "version": "1.34"},

@@ -23,6 +23,16 @@ pub const MONITORING_RELEASE: &str = "kube-prometheus-stack";
 pub const METRICS_SERVER_RELEASE: &str = "metrics-server";
 /// Namespace metrics-server runs in (where the cluster's API services live).
 pub const METRICS_SERVER_NAMESPACE: &str = "kube-system";
+/// The releases gen adds on EKS besides the catalog's `addons` (the AWS Load
+/// Balancer Controller, the EBS CSI driver, ingress-nginx, metrics-server):
+/// with Argo CD each is an Application of that name, so no service may take
+/// one of these names there.
+pub const EKS_RELEASES: [&str; 4] = [
+    "aws-load-balancer-controller",
+    "aws-ebs-csi-driver",
+    "ingress-nginx",
+    METRICS_SERVER_RELEASE,
+];
 /// The Pod Security label the monitoring namespace needs at `privileged`.
 pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
 

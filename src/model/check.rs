@@ -1323,6 +1323,29 @@ fn eks(cx: &mut Ctx, c: &Catalog, cl: &Cluster, e: &Eks) {
             .help(format!("list two or more zones of {}, e.g. `zones: [{}a, {}c]`", a.region, a.region, a.region));
         cx.push(p);
     }
+    // eksctl lays the VPC's subnets out itself and takes /16 to /24 only.
+    if let Ok(net) = a.vpc_cidr.0.parse::<IpNet>() {
+        let len = net.prefix_len();
+        if net.addr().is_ipv4() && !(16..=24).contains(&len) {
+            let p = cx
+                .problem(
+                    "catalog::eks-vpc-cidr",
+                    cx.val("/cluster/aws/vpc_cidr"),
+                    format!(
+                        "eksctl creates an EKS VPC of /16 to /24 only, and `{}` is a /{len}",
+                        a.vpc_cidr.0
+                    ),
+                )
+                .label(if len < 16 {
+                    "wider than /16"
+                } else {
+                    "narrower than /24"
+                })
+                .note(cx.key("/cluster/eks"), "eksctl lays out the subnets")
+                .help("choose a /16 (e.g. `10.0.0.0/16`, room for large node groups) up to a /24");
+            cx.push(p);
+        }
+    }
     if a.autoscaling.is_some() {
         let p = cx
             .problem("catalog::eks-autoscaling", cx.key("/cluster/aws/autoscaling"), "`cluster.aws.autoscaling` sizes K3s agents; EKS node groups carry their own range")
@@ -1378,6 +1401,18 @@ fn eks(cx: &mut Ctx, c: &Catalog, cl: &Cluster, e: &Eks) {
                         format!("zone `{z}` is listed twice"),
                     )
                     .help("list each zone once");
+                cx.push(p);
+            }
+        }
+    }
+    if c.gitops.is_some() {
+        for name in super::addons::EKS_RELEASES {
+            if c.services.contains_key(name) {
+                let p = cx
+                    .problem("catalog::addon-name-collision", cx.key(&push_pointer("/services", name)), format!("service `{name}` and the EKS add-on of the same name would both be the Argo CD Application `{name}`"))
+                    .label("same Application name")
+                    .note(cx.key("/cluster/eks"), "on EKS gen installs the add-on releases as Applications")
+                    .help("rename the service");
                 cx.push(p);
             }
         }
