@@ -15,6 +15,9 @@
 #                                    `go install` refuses a module whose go.mod has replaces
 #   scripts/testcluster/etcd/go.mod  go.etcd.io/etcd/server/v3 (etcd)
 #   scripts/testcluster/helm/go.mod  helm.sh/helm/v4 (helm)
+#   scripts/testcluster/eksctl/go.mod  github.com/weaveworks/eksctl (eksctl-validate, from
+#                                    eksctl/validate: eksctl's own ClusterConfig loading and
+#                                    validation, no AWS calls, for tests/eksctl.rs)
 # and scripts/testcluster/k8s/ssaceiling, a small client-go program that measures the server's
 # server-side apply ceiling for the benchmark (benches/cluster_apply.py).
 # A build is redone only when a file of those folders or the Go version changes. To move to another release: edit the require lines (and, for Kubernetes, every replace
@@ -78,6 +81,7 @@ cmd_build() {
     kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
     kubectl=k8s.io/kubernetes/cmd/kubectl ssaceiling=./ssaceiling
   build_one helm helm=helm.sh/helm/v4/cmd/helm
+  build_one eksctl eksctl-validate=./validate
 }
 
 free_port() {
