@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::Model;
+use super::{IngressModel, Model};
 use crate::catalog::types::{DbEngine, FlannelBackend};
 
 /// node-exporter's port on every node (host network), which the monitoring
@@ -207,36 +207,96 @@ pub fn groups(model: &Model) -> Vec<Group> {
 }
 
 /// Flows keyed by their ends, protocol and ports, with every reason.
-type Table = BTreeMap<(Peer, Peer, Proto, u16, u16), Vec<String>>;
+#[derive(Default)]
+struct Table(BTreeMap<(Peer, Peer, Proto, u16, u16), Vec<String>>);
 
-/// Add a flow to the table. The whole internet is one peer however it is
-/// written, so a service's `egress: 0.0.0.0/0` merges with the nodes' own
-/// rule instead of duplicating it (AWS refuses duplicate rules).
-fn add_to(table: &mut Table, from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str) {
-    let norm = |p: Peer| match p {
-        Peer::Cidr(c) if c == "0.0.0.0/0" || c == "::/0" => Peer::Internet,
-        p => p,
-    };
-    let (from, to) = (norm(from), norm(to));
-    table
-        .entry((from, to, proto, ports.0, ports.1))
-        .or_default()
-        .push(why.to_owned());
+impl Table {
+    /// Add a flow. The whole internet is one peer however it is written,
+    /// so a service's `egress: 0.0.0.0/0` merges with the nodes' own rule
+    /// instead of duplicating it (AWS refuses duplicate rules).
+    fn add(&mut self, from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str) {
+        let norm = |p: Peer| match p {
+            Peer::Cidr(c) if c == "0.0.0.0/0" || c == "::/0" => Peer::Internet,
+            p => p,
+        };
+        let (from, to) = (norm(from), norm(to));
+        self.0
+            .entry((from, to, proto, ports.0, ports.1))
+            .or_default()
+            .push(why.to_owned());
+    }
+
+    /// The internet to the public load balancer: HTTPS when TLS ends there
+    /// or in the cluster, and HTTP (served, or redirected to HTTPS).
+    fn internet_to_load_balancer(&mut self, ing: &IngressModel) {
+        let lb = Peer::Group(Group::LoadBalancer);
+        if ing.tls_secret.is_some() || ing.https_redirect {
+            self.add(
+                Peer::Internet,
+                lb.clone(),
+                Proto::Tcp,
+                (443, 443),
+                "HTTPS from the internet to the public load balancer",
+            );
+        }
+        self.add(
+            Peer::Internet,
+            lb,
+            Proto::Tcp,
+            (80, 80),
+            if ing.https_redirect {
+                "HTTP from the internet, redirected to HTTPS"
+            } else {
+                "HTTP from the internet (the catalog serves plain HTTP)"
+            },
+        );
+    }
+
+    /// The workloads, leaving from `from` (the workers, or EKS's cluster
+    /// group), to the database and to the networks the services declare.
+    fn workload_egress(&mut self, model: &Model, from: &Peer) {
+        if let Some(db) = model.aws.as_ref().and_then(|a| a.database.as_ref()) {
+            let port = db
+                .port
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or_else(|| db_port(db.engine));
+            self.add(
+                from.clone(),
+                Peer::Group(Group::Database),
+                Proto::Tcp,
+                (port, port),
+                "workloads to the database",
+            );
+        }
+        for svc in &model.services {
+            for (cidr, port) in &svc.egress {
+                let why = format!("service {} to {cidr}", svc.name);
+                self.add(
+                    from.clone(),
+                    Peer::Cidr(cidr.clone()),
+                    Proto::Tcp,
+                    (*port, *port),
+                    &why,
+                );
+            }
+        }
+    }
+
+    fn into_flows(self) -> Vec<Flow> {
+        self.0
+            .into_iter()
+            .map(|((from, to, proto, from_port, to_port), whys)| Flow {
+                from,
+                to,
+                proto,
+                from_port,
+                to_port,
+                why: whys.join("; "),
+            })
+            .collect()
+    }
 }
 
-fn into_flows(table: Table) -> Vec<Flow> {
-    table
-        .into_iter()
-        .map(|((from, to, proto, from_port, to_port), whys)| Flow {
-            from,
-            to,
-            proto,
-            from_port,
-            to_port,
-            why: whys.join("; "),
-        })
-        .collect()
-}
 /// Derive the flow table. Empty without `cluster.k3s` or `cluster.eks`.
 pub fn derive(model: &Model) -> Vec<Flow> {
     if model.eks.is_some() {
@@ -247,11 +307,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
     };
     let groups = groups(model);
     let has = |g: Group| groups.contains(&g);
-    let aws = model.aws.as_ref();
-    let mut table = Table::new();
-    let mut add = |from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str| {
-        add_to(&mut table, from, to, proto, ports, why);
-    };
+    let mut t = Table::default();
     let servers = Peer::Group(Group::Servers);
     let nodes: Vec<Peer> = [Group::Servers, Group::Agents]
         .into_iter()
@@ -274,7 +330,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
 
     // Administration: SSH, and kubectl to the API server.
     let admin_entry = if has(Group::Bastion) {
-        add(
+        t.add(
             Peer::Admins,
             Peer::Group(Group::Bastion),
             Proto::Tcp,
@@ -286,7 +342,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         Peer::Admins
     };
     for n in &nodes {
-        add(
+        t.add(
             admin_entry.clone(),
             n.clone(),
             Proto::Tcp,
@@ -294,7 +350,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
             "SSH for administration",
         );
     }
-    add(
+    t.add(
         admin_entry,
         servers.clone(),
         Proto::Tcp,
@@ -304,7 +360,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
 
     // K3s itself.
     if has(Group::Agents) {
-        add(
+        t.add(
             Peer::Group(Group::Agents),
             servers.clone(),
             Proto::Tcp,
@@ -313,7 +369,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         );
     }
     if k.servers > 1 {
-        add(
+        t.add(
             servers.clone(),
             servers.clone(),
             Proto::Tcp,
@@ -322,7 +378,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         );
     }
     if k.servers >= 3 {
-        add(
+        t.add(
             servers.clone(),
             servers.clone(),
             Proto::Tcp,
@@ -332,7 +388,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
     }
     for (a, b) in node_pairs() {
         match k.flannel_backend {
-            FlannelBackend::Vxlan => add(
+            FlannelBackend::Vxlan => t.add(
                 a.clone(),
                 b.clone(),
                 Proto::Udp,
@@ -340,7 +396,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
                 "flannel VXLAN pod network",
             ),
             FlannelBackend::WireguardNative => {
-                add(
+                t.add(
                     a.clone(),
                     b.clone(),
                     Proto::Udp,
@@ -348,7 +404,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
                     "flannel WireGuard pod network (IPv4)",
                 );
                 if k.ipv6 {
-                    add(
+                    t.add(
                         a.clone(),
                         b.clone(),
                         Proto::Udp,
@@ -360,7 +416,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
             // host-gw routes pod packets between nodes unencapsulated: any
             // protocol and port, from the other nodes' pod addresses (the EC2
             // source/destination check must be off too).
-            FlannelBackend::HostGw => add(
+            FlannelBackend::HostGw => t.add(
                 a.clone(),
                 b.clone(),
                 Proto::All,
@@ -370,7 +426,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
             // `none`: the replacement network plugin opens its own ports.
             FlannelBackend::None => {}
         }
-        add(
+        t.add(
             a.clone(),
             b.clone(),
             Proto::Tcp,
@@ -378,14 +434,14 @@ pub fn derive(model: &Model) -> Vec<Flow> {
             "kubelet: metrics-server, logs and exec",
         );
         if k.embedded_registry {
-            add(
+            t.add(
                 a.clone(),
                 b.clone(),
                 Proto::Tcp,
                 (5001, 5001),
                 "embedded registry mirror (Spegel) peer traffic",
             );
-            add(
+            t.add(
                 a,
                 b,
                 Proto::Tcp,
@@ -400,14 +456,14 @@ pub fn derive(model: &Model) -> Vec<Flow> {
     // server above, and is patched by replacing its image, so a compromised
     // bastion cannot download tools or send data out.
     for n in &nodes {
-        add(
+        t.add(
             n.clone(),
             Peer::Internet,
             Proto::Tcp,
             (443, 443),
             "HTTPS to registries, the K3s installer and AWS APIs",
         );
-        add(
+        t.add(
             n.clone(),
             Peer::Internet,
             Proto::Tcp,
@@ -417,32 +473,11 @@ pub fn derive(model: &Model) -> Vec<Flow> {
     }
 
     // The public entry point.
-    if has(Group::LoadBalancer) && model.ingress.is_some() {
+    if let (true, Some(ing)) = (has(Group::LoadBalancer), &model.ingress) {
         let lb = Peer::Group(Group::LoadBalancer);
-        let ing = model.ingress.as_ref();
-        let tls_in_cluster = ing.is_some_and(|i| i.tls_secret.is_some());
-        let redirect = ing.is_some_and(|i| i.https_redirect);
-        if tls_in_cluster || redirect {
-            add(
-                Peer::Internet,
-                lb.clone(),
-                Proto::Tcp,
-                (443, 443),
-                "HTTPS from the internet to the public load balancer",
-            );
-        }
-        add(
-            Peer::Internet,
-            lb.clone(),
-            Proto::Tcp,
-            (80, 80),
-            if redirect {
-                "HTTP from the internet, redirected to HTTPS"
-            } else {
-                "HTTP from the internet (the catalog serves plain HTTP)"
-            },
-        );
-        add(
+        let tls_in_cluster = ing.tls_secret.is_some();
+        t.internet_to_load_balancer(ing);
+        t.add(
             lb.clone(),
             workers.clone(),
             Proto::Tcp,
@@ -450,7 +485,7 @@ pub fn derive(model: &Model) -> Vec<Flow> {
             "load balancer to the ingress controller's HTTP host port",
         );
         if tls_in_cluster {
-            add(
+            t.add(
                 lb,
                 workers.clone(),
                 Proto::Tcp,
@@ -460,27 +495,12 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         }
     }
 
-    // The database, from the workers only.
-    if let Some(db) = aws.and_then(|a| a.database.as_ref()) {
-        let port = db
-            .port
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or_else(|| db_port(db.engine));
-        add(
-            workers.clone(),
-            Peer::Group(Group::Database),
-            Proto::Tcp,
-            (port, port),
-            "workloads to the database",
-        );
-    }
-
     // The monitoring add-on: its Prometheus (a pod on a worker, leaving
     // through the node's address) scrapes node-exporter, which listens on
     // every node's own network.
     if model.addons.monitoring.is_some() {
         for n in &nodes {
-            add(
+            t.add(
                 workers.clone(),
                 n.clone(),
                 Proto::Tcp,
@@ -490,22 +510,12 @@ pub fn derive(model: &Model) -> Vec<Flow> {
         }
     }
 
-    // What services declare they reach outside the cluster (pods leave
-    // through their node's address).
-    for svc in &model.services {
-        for (cidr, port) in &svc.egress {
-            let why = format!("service {} to {cidr}", svc.name);
-            add(
-                workers.clone(),
-                Peer::Cidr(cidr.clone()),
-                Proto::Tcp,
-                (*port, *port),
-                &why,
-            );
-        }
-    }
+    // The database (from the workers only) and what the services declare
+    // they reach outside the cluster (pods leave through their node's
+    // address).
+    t.workload_egress(model, &workers);
 
-    into_flows(table)
+    t.into_flows()
 }
 
 /// The flows of an EKS cluster. EKS owns the control plane and opens what
@@ -516,22 +526,19 @@ pub fn derive(model: &Model) -> Vec<Flow> {
 /// (target type ip: the VPC CNI gives pods VPC addresses), the pods to the
 /// database, and the networks the services declare. No K3s port appears.
 fn derive_eks(model: &Model) -> Vec<Flow> {
-    let (Some(eks), Some(aws)) = (&model.eks, &model.aws) else {
+    let Some(eks) = model.eks.as_ref().filter(|_| model.aws.is_some()) else {
         return Vec::new();
     };
     let groups = groups(model);
     let has = |g: Group| groups.contains(&g);
     let cluster = Peer::Group(Group::Cluster);
-    let mut table = Table::new();
-    let mut add = |from: Peer, to: Peer, proto: Proto, ports: (u16, u16), why: &str| {
-        add_to(&mut table, from, to, proto, ports, why);
-    };
+    let mut t = Table::default();
 
     // Administration. The private endpoint is reached from inside the VPC
     // (or networks routed into it) through the cluster security group; the
     // public one is limited by the endpoint's own CIDR list instead.
     let admin_entry = if has(Group::Bastion) {
-        add(
+        t.add(
             Peer::Admins,
             Peer::Group(Group::Bastion),
             Proto::Tcp,
@@ -545,7 +552,7 @@ fn derive_eks(model: &Model) -> Vec<Flow> {
         None
     };
     if let Some(entry) = admin_entry {
-        add(
+        t.add(
             entry,
             cluster.clone(),
             Proto::Tcp,
@@ -559,35 +566,16 @@ fn derive_eks(model: &Model) -> Vec<Flow> {
         let lb = Peer::Group(Group::LoadBalancer);
         let tls_in_cluster = ing.tls_secret.is_some();
         let alb = ing.class == crate::catalog::types::IngressClass::Alb;
-        if tls_in_cluster || ing.https_redirect {
-            add(
-                Peer::Internet,
-                lb.clone(),
-                Proto::Tcp,
-                (443, 443),
-                "HTTPS from the internet to the public load balancer",
-            );
-        }
-        add(
-            Peer::Internet,
-            lb.clone(),
-            Proto::Tcp,
-            (80, 80),
-            if ing.https_redirect {
-                "HTTP from the internet, redirected to HTTPS"
-            } else {
-                "HTTP from the internet (the catalog serves plain HTTP)"
-            },
-        );
+        t.internet_to_load_balancer(ing);
         if alb {
             for svc in model.services.iter().filter(|s| !s.routes.is_empty()) {
                 if let Some(port) = svc.port {
                     let why = format!("ALB to the pods of service {} (target type ip)", svc.name);
-                    add(lb.clone(), cluster.clone(), Proto::Tcp, (port, port), &why);
+                    t.add(lb.clone(), cluster.clone(), Proto::Tcp, (port, port), &why);
                 }
             }
         } else {
-            add(
+            t.add(
                 lb.clone(),
                 cluster.clone(),
                 Proto::Tcp,
@@ -595,7 +583,7 @@ fn derive_eks(model: &Model) -> Vec<Flow> {
                 "load balancer to the ingress-nginx pods' HTTP port (target type ip)",
             );
             if tls_in_cluster {
-                add(
+                t.add(
                     lb,
                     cluster.clone(),
                     Proto::Tcp,
@@ -606,35 +594,10 @@ fn derive_eks(model: &Model) -> Vec<Flow> {
         }
     }
 
-    // The database, from the pods (and nodes).
-    if let Some(db) = &aws.database {
-        let port = db
-            .port
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or_else(|| db_port(db.engine));
-        add(
-            cluster.clone(),
-            Peer::Group(Group::Database),
-            Proto::Tcp,
-            (port, port),
-            "workloads to the database",
-        );
-    }
-
-    // What services declare they reach outside the cluster.
-    for svc in &model.services {
-        for (cidr, port) in &svc.egress {
-            let why = format!("service {} to {cidr}", svc.name);
-            add(
-                cluster.clone(),
-                Peer::Cidr(cidr.clone()),
-                Proto::Tcp,
-                (*port, *port),
-                &why,
-            );
-        }
-    }
-    into_flows(table)
+    // The database and the networks the services declare, from the pods
+    // (and nodes).
+    t.workload_egress(model, &cluster);
+    t.into_flows()
 }
 
 #[cfg(test)]
