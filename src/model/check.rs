@@ -1164,6 +1164,18 @@ fn cidr(cx: &mut Ctx, pointer: &str, raw: &str) {
     }
 }
 
+/// A zone listed a second time, at `pointer`.
+fn duplicate_zone(cx: &mut Ctx, pointer: &str, zone: &str) {
+    let p = cx
+        .problem(
+            "catalog::duplicate-zone",
+            cx.val(pointer),
+            format!("zone `{zone}` is listed twice"),
+        )
+        .help("list each zone once");
+    cx.push(p);
+}
+
 fn cluster(cx: &mut Ctx, c: &Catalog) {
     let Some(cl) = &c.cluster else { return };
     if let Some(k) = &cl.k3s {
@@ -1226,14 +1238,7 @@ fn cluster(cx: &mut Ctx, c: &Catalog) {
                     ));
                 cx.push(pr);
             } else if !seen.insert(z.clone()) {
-                let pr = cx
-                    .problem(
-                        "catalog::duplicate-zone",
-                        cx.val(&p),
-                        format!("zone `{z}` is listed twice"),
-                    )
-                    .help("list each zone once");
-                cx.push(pr);
+                duplicate_zone(cx, &p, z);
             }
         }
         if let Some(asg) = &a.autoscaling {
@@ -1394,14 +1399,7 @@ fn eks(cx: &mut Ctx, c: &Catalog, cl: &Cluster, e: &Eks) {
                     });
                 cx.push(p);
             } else if !seen.insert(z) {
-                let p = cx
-                    .problem(
-                        "catalog::duplicate-zone",
-                        cx.val(&zp),
-                        format!("zone `{z}` is listed twice"),
-                    )
-                    .help("list each zone once");
-                cx.push(p);
+                duplicate_zone(cx, &zp, z);
             }
         }
     }
